@@ -1,0 +1,1 @@
+"""Reference layers (installed as gradcheck.reference)."""
