@@ -1,1 +1,32 @@
-"""gradcheck."""
+"""gradcheck: gradient checking and grading for NumPy neural-network layers.
+
+The core API::
+
+    from gradcheck import check_submission
+    report = check_submission("submission/", profile="auto", seed=0)
+    report.status, report.exit_code, report.to_dict()
+
+Front ends (the ``gradcheck`` CLI, the pytest plugin, the grader) are thin layers over it.
+"""
+
+from ._catalogue import LAYERS, PROFILES, layer_ids
+from ._core import check_submission, reference_path
+from ._errors import GradcheckError, LoadError, SandboxError, UsageError
+from ._report import CheckResult, LayerReport, Report, schema, validate
+
+__all__ = [
+    "LAYERS",
+    "PROFILES",
+    "CheckResult",
+    "GradcheckError",
+    "LayerReport",
+    "LoadError",
+    "Report",
+    "SandboxError",
+    "UsageError",
+    "check_submission",
+    "layer_ids",
+    "reference_path",
+    "schema",
+    "validate",
+]

@@ -1,0 +1,163 @@
+"""The core API: check a submission (or one layer) and get a :class:`Report`.
+
+Data flows one way: submission -> executor (loader + calls) -> checks -> report. Front ends
+(CLI, pytest plugin, grader) call :func:`check_submission` and render the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import time
+from typing import Any, Callable, Iterable
+
+from . import _catalogue as cat
+from ._checks import LayerChecker, Settings
+from ._errors import UsageError
+from ._executor import CountingExecutor, Executor, InProcessExecutor
+from ._report import LayerReport, Report
+
+ISOLATIONS = ("process", "none")
+DEFAULT_ISOLATION = "none"
+
+ExecutorFactory = Callable[[str], Executor]
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("gradcheck")
+    except Exception:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+_REFERENCE_CACHE: dict[str, list[Any]] = {}
+
+
+def reference_modules(profile: str) -> list[Any]:
+    """The imported modules of the reference implementation of a profile."""
+    if profile not in _REFERENCE_CACHE:
+        pkg = importlib.import_module(f"gradcheck.reference.{profile}")
+        mods = [pkg]
+        for info in pkgutil.iter_modules(pkg.__path__):
+            mods.append(importlib.import_module(f"{pkg.__name__}.{info.name}"))
+        _REFERENCE_CACHE[profile] = mods
+    return _REFERENCE_CACHE[profile]
+
+
+def reference_path(profile: str) -> str:
+    """The folder of the reference implementation of a profile (itself a valid submission)."""
+    pkg = importlib.import_module(f"gradcheck.reference.{profile}")
+    return os.path.dirname(pkg.__file__ or "")
+
+
+def _executor_for(path: str, isolation: str, limits: dict[str, Any] | None) -> Executor:
+    if isolation == "none":
+        return InProcessExecutor(path)
+    if isolation == "process":
+        from ._sandbox import ProcessExecutor  # noqa: PLC0415 - optional until used
+
+        return ProcessExecutor(path, **(limits or {}))
+    raise UsageError(f"unknown isolation {isolation!r}: choose one of {', '.join(ISOLATIONS)}")
+
+
+def _resolve_profile(requested: str, found: dict[str, Any]) -> str | None:
+    if requested in cat.PROFILES:
+        return requested
+    if requested != "auto":
+        raise UsageError(f"unknown profile {requested!r}: choose auto, "
+                         f"{', '.join(cat.PROFILES)}")
+    counts = {p: sum(1 for n in cat.names_for(p) if n in found) for p in cat.PROFILES}
+    best = max(cat.PROFILES, key=lambda p: counts[p])
+    return best if counts[best] else None
+
+
+def _check_layers_arg(layers: Iterable[str] | None) -> list[str] | None:
+    if layers is None:
+        return None
+    wanted = list(layers)
+    unknown = [x for x in wanted if x not in cat.BY_ID]
+    if unknown:
+        raise UsageError(f"unknown layer id(s) {', '.join(unknown)}: the catalogue has "
+                         f"{', '.join(cat.layer_ids())}")
+    return wanted
+
+
+def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", seed: int = 0,
+                     layers: Iterable[str] | None = None, isolation: str = DEFAULT_ISOLATION,
+                     directions: int = 3, limits: dict[str, Any] | None = None,
+                     executor: Executor | None = None) -> Report:
+    """Check every catalogue layer found in a submission.
+
+    Inputs:
+    - path: a submission folder or a single ``.py`` file
+    - profile: ``"auto"`` (pick the profile whose names are found), ``"cs231n"`` or ``"dlfs"``
+    - seed: makes inputs, directions and random masks repeatable
+    - layers: restrict to these catalogue ids (default: all)
+    - isolation: ``"process"`` (sandboxed child process) or ``"none"`` (in-process; trusted)
+    - directions: random probe directions per checked array
+    Returns a Report. Raises UsageError for bad arguments (missing path, unknown ids).
+    """
+    t0 = time.perf_counter()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UsageError(f"no such file or folder: {path}")
+    if os.path.isfile(path) and not path.endswith(".py"):
+        raise UsageError(f"a submission is a folder or a .py file, not {path}")
+    wanted = _check_layers_arg(layers)
+    if profile not in ("auto",) + cat.PROFILES:
+        raise UsageError(f"unknown profile {profile!r}: choose auto, {', '.join(cat.PROFILES)}")
+    settings = Settings(seed=seed, directions=directions)
+    inner = executor if executor is not None else _executor_for(path, isolation, limits)
+    student = CountingExecutor(inner)
+    report = Report(submission=path, profile=None, settings={}, tool_version=_version())
+    try:
+        names = sorted({n for p in cat.PROFILES for n in cat.names_for(p)})
+        loaded = student.load(names)
+        report.errors = [dict(e, kind=e.get("kind", "import")) for e in loaded.errors]
+        chosen = _resolve_profile(profile, loaded.found)
+        report.profile = chosen
+        if chosen is None:
+            if not report.errors:
+                report.errors.append({"kind": "load", "type": "NoLayersFound",
+                                      "message": "no layer of the catalogue was found "
+                                      "(looked for: " + ", ".join(names) + ")"})
+        else:
+            report.layers = _check_profile(chosen, student, loaded.found, settings, wanted)
+    finally:
+        report.output = student.output()
+        student.close()
+    report.settings = {**settings.to_dict(), "profile": profile, "resolved_profile":
+                       report.profile, "isolation": isolation if executor is None else "custom",
+                       "layers": wanted, "tolerances": tolerances(report.profile)}
+    report.duration = time.perf_counter() - t0
+    return report
+
+
+def _check_profile(profile: str, student: Executor, found: dict[str, Any], settings: Settings,
+                   wanted: list[str] | None) -> list[LayerReport]:
+    reference = InProcessExecutor(reference_path(profile), modules=reference_modules(profile))
+    reference.load([])
+    out = []
+    for index, spec in enumerate(cat.LAYERS):
+        if profile not in spec.bindings or (wanted is not None and spec.id not in wanted):
+            continue
+        checker = LayerChecker(spec, profile, student, reference, found, settings, index)
+        out.append(checker.run())
+    return out
+
+
+def tolerances(profile: str | None) -> dict[str, Any]:
+    """The tolerances in force, per layer (recorded in the report's settings)."""
+    from . import _numeric as num
+
+    per_layer = {}
+    for spec in cat.LAYERS:
+        if profile is None or profile in spec.bindings:
+            p = profile or "cs231n"
+            per_layer[spec.id] = {"gradient_rtol": spec.rtol(p, "grad"),
+                                  "forward_rtol": spec.rtol(p, "forward")}
+    return {"step": num.STEP, "rounding_factor": num.C_ROUND,
+            "smoothness_limit": num.SMOOTH_LIMIT, "layers": per_layer}

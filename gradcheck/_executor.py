@@ -1,0 +1,166 @@
+"""The executor boundary: the only way checks reach submitted code.
+
+An executor loads one submission and runs call jobs (see ``_runner`` for their shape):
+arrays in, plain arrays and a JSON description out. Checks never see a submission's objects.
+``InProcessExecutor`` runs the runner in this process (``--isolation none``: trusted code,
+debuggable with pdb); ``_sandbox.ProcessExecutor`` runs it in a limited child process.
+Both return results through :func:`validate_array`, so checks can rely on what they get.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ._runner import Runner
+
+#: the largest array (in elements) accepted back from submitted code
+MAX_ELEMENTS = 20_000_000
+
+
+@dataclass
+class CallResult:
+    """What one job gave back: validated arrays and the runner's description of values."""
+
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    calls: int = 1
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        return self.meta.get("error")
+
+    def value(self, key: str) -> dict[str, Any]:
+        """The description of a returned value (``type``, ``dtype``, ``shape``)."""
+        return self.meta.get("values", {}).get(key, {"type": "missing"})
+
+
+@dataclass
+class LoadResult:
+    modules: list[str]
+    errors: list[dict[str, Any]]
+    found: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    """Loads one submission and runs call jobs against it."""
+
+    def load(self, names: list[str]) -> LoadResult: ...
+
+    def call(self, job: dict[str, Any], arrays: dict[str, np.ndarray]) -> CallResult: ...
+
+    def call_many(self, jobs: list[tuple[dict[str, Any], dict[str, np.ndarray]]]
+                  ) -> list[CallResult]: ...
+
+    def output(self) -> dict[str, str]: ...
+
+    def close(self) -> None: ...
+
+
+def validate_array(value: Any) -> np.ndarray | None:
+    """Accept only a plain, numeric, bounded ndarray; anything else is dropped (None)."""
+    if type(value) is not np.ndarray:
+        return None
+    if value.dtype.kind not in "biuf" or value.dtype.hasobject:
+        return None
+    if value.size > MAX_ELEMENTS:
+        return None
+    return value
+
+
+def sanitize(meta: Any, arrays: Any) -> CallResult:
+    """Validate a raw (meta, arrays) pair from a runner into a CallResult."""
+    if not isinstance(meta, dict):
+        meta = {"values": {}, "error": {"phase": "call", "where": "?", "type": "ProtocolError",
+                                        "message": "malformed reply from the runner"}}
+    clean: dict[str, np.ndarray] = {}
+    if isinstance(arrays, dict):
+        for key, value in arrays.items():
+            arr = validate_array(value)
+            if isinstance(key, str) and arr is not None:
+                clean[key] = arr
+    return CallResult(meta=meta, arrays=clean)
+
+
+class InProcessExecutor:
+    """Runs submitted code in this process. For trusted code only (``--isolation none``)."""
+
+    def __init__(self, path: str, modules: list[Any] | None = None) -> None:
+        self.path = path
+        self.runner = Runner(path)
+        self._preloaded = modules
+        self._modules_before: set[str] | None = None
+        self._path_before: list[str] | None = None
+
+    def load(self, names: list[str]) -> LoadResult:
+        if self._preloaded is not None:
+            self.runner.modules = list(self._preloaded)
+            info: dict[str, Any] = {"modules": [m.__name__ for m in self._preloaded],
+                                    "errors": []}
+        else:
+            self._modules_before = set(sys.modules)
+            self._path_before = list(sys.path)
+            info = self.runner.load()
+        return LoadResult(modules=list(info["modules"]), errors=list(info["errors"]),
+                          found=self.runner.describe(names))
+
+    def call(self, job: dict[str, Any], arrays: dict[str, np.ndarray]) -> CallResult:
+        # the submission gets copies: it can never corrupt the checker's arrays
+        copies = {k: np.array(v, copy=True) for k, v in arrays.items()}
+        meta, out = self.runner.call(job, copies)
+        return sanitize(meta, out)
+
+    def call_many(self, jobs: list[tuple[dict[str, Any], dict[str, np.ndarray]]]
+                  ) -> list[CallResult]:
+        return [self.call(job, arrays) for job, arrays in jobs]
+
+    def output(self) -> dict[str, str]:
+        return {"stdout": self.runner.stdout.text(), "stderr": self.runner.stderr.text()}
+
+    def close(self) -> None:
+        # forget the submission's modules so that the next submission (same names, e.g.
+        # ``layers``) is imported afresh
+        if self._modules_before is not None:
+            for name in set(sys.modules) - self._modules_before:
+                sys.modules.pop(name, None)
+            self._modules_before = None
+        if self._path_before is not None:
+            sys.path[:] = self._path_before
+            self._path_before = None
+
+
+class CountingExecutor:
+    """Wraps an executor and counts calls and time spent in them (for the report)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+        self.calls = 0
+        self.seconds = 0.0
+
+    def load(self, names: list[str]) -> LoadResult:
+        return self.inner.load(names)
+
+    def call(self, job: dict[str, Any], arrays: dict[str, np.ndarray]) -> CallResult:
+        t0 = time.perf_counter()
+        res = self.inner.call(job, arrays)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return res
+
+    def call_many(self, jobs: list[tuple[dict[str, Any], dict[str, np.ndarray]]]
+                  ) -> list[CallResult]:
+        t0 = time.perf_counter()
+        res = self.inner.call_many(jobs)
+        self.seconds += time.perf_counter() - t0
+        self.calls += len(jobs)
+        return res
+
+    def output(self) -> dict[str, str]:
+        return self.inner.output()
+
+    def close(self) -> None:
+        self.inner.close()

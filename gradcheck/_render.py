@@ -1,0 +1,69 @@
+"""Renderers: a report model in, text out. No check logic here."""
+
+from __future__ import annotations
+
+import click
+
+from ._report import Report
+
+_COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "skip": "bright_black",
+            "warn": "yellow"}
+
+
+def _badge(status: str, colour: bool) -> str:
+    label = status.upper().ljust(5)
+    return click.style(label, fg=_COLOURS.get(status), bold=status != "skip") if colour else label
+
+
+def render_text(report: Report, colour: bool = False, verbose: bool = False) -> str:
+    """A summary table per layer, then every failing check with its message."""
+    lines: list[str] = []
+    title = f"gradcheck {report.tool_version} — {report.submission}"
+    lines.append(click.style(title, bold=True) if colour else title)
+    s = report.settings
+    lines.append(f"profile {report.profile or '?'} (asked: {s.get('profile')}), seed "
+                 f"{s.get('seed')}, isolation {s.get('isolation')}")
+    for err in report.errors:
+        where = f"{err.get('file')}:{err.get('line')}" if err.get("file") else ""
+        lines.append(_badge("error", colour) + f" {where} {err.get('type', '')}: "
+                     f"{err.get('message', '')}".rstrip())
+    if report.layers:
+        lines.append("")
+        width = max(len(lr.layer) for lr in report.layers)
+        lines.append(f"  {'layer'.ljust(width)}  status  checks  calls  time")
+        for lr in report.layers:
+            counts = {st: sum(1 for c in lr.checks if c.status == st) for st in
+                      ("pass", "fail", "error", "warn")}
+            summary = (f"{counts['pass']}/{len(lr.checks)}" if lr.checks else "-")
+            extra = lr.message if lr.status == "skip" else ""
+            lines.append(f"  {lr.layer.ljust(width)}  {_badge(lr.status, colour)}  "
+                         f"{summary.rjust(6)}  {str(lr.calls).rjust(5)}  "
+                         f"{lr.duration:5.2f}s {extra}".rstrip())
+    shown = False
+    for lr in report.layers:
+        for c in lr.checks:
+            if c.status in ("fail", "error") or (verbose and c.status == "warn") or (
+                    c.status == "warn" and c.config == "default"):
+                if not shown:
+                    lines.append("")
+                    shown = True
+                where = "" if c.config == "default" else f" [{c.config}]"
+                lines.append(f"{_badge(c.status, colour)} {lr.layer} {c.kind}{where}: "
+                             f"{c.message}")
+                for hint in c.details.get("hints", []) if isinstance(c.details, dict) else []:
+                    lines.append(f"      hint: {hint.get('message', '')}")
+    out = report.output or {}
+    for stream in ("stdout", "stderr"):
+        text = (out.get(stream) or "").strip()
+        if text and verbose:
+            lines.append("")
+            lines.append(f"--- the submission's {stream} (captured) ---")
+            lines.append(text[:4000])
+    summ = report.summary()["checks"]
+    lines.append("")
+    final = (f"{report.status.upper()}: {summ['pass']} passed, {summ['fail']} failed, "
+             f"{summ['error']} errors, {summ['warn']} warnings, {summ['skip']} skipped "
+             f"in {report.duration:.2f}s")
+    lines.append(click.style(final, fg=_COLOURS.get(report.status), bold=True)
+                 if colour else final)
+    return "\n".join(lines) + "\n"

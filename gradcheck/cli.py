@@ -1,0 +1,79 @@
+"""The ``gradcheck`` command line (CONTRACT.md §3). A thin edge over the core API."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import _catalogue as cat
+from ._core import DEFAULT_ISOLATION, ISOLATIONS, check_submission
+from ._errors import GradcheckError
+from ._render import render_text
+from ._report import schema, validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gradcheck")
+def main() -> None:
+    """Check the forward and backward passes of NumPy neural-network layers."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.option("--profile", type=click.Choice(("auto",) + cat.PROFILES), default="auto",
+              show_default=True, help="Course convention of the submission.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people, json for machines.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this file instead of standard output.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for inputs, probe directions and random masks.")
+@click.option("--layer", "layers", multiple=True, type=click.Choice(cat.layer_ids()),
+              help="Check only this layer (repeatable).")
+@click.option("--isolation", type=click.Choice(ISOLATIONS), default=DEFAULT_ISOLATION,
+              show_default=True,
+              help="process: run submitted code in a limited child process; none: in-process "
+                   "(trusted code only, debuggable).")
+@click.option("--timeout", type=float, default=None,
+              help="Wall-time limit per call, seconds (process isolation).")
+@click.option("--verbose", "-v", is_flag=True, help="Show warnings and captured output.")
+def run(path: str, profile: str, fmt: str, output: str | None, seed: int,
+        layers: tuple[str, ...], isolation: str, timeout: float | None, verbose: bool) -> None:
+    """Check every catalogue layer found in PATH (a folder or a .py file).
+
+    Exit code 0: every check passed; 1: a check failed or errored; 2: the submission could
+    not be loaded, or bad usage.
+    """
+    limits = {"call_timeout": timeout} if timeout is not None else None
+    try:
+        report = check_submission(path, profile=profile, seed=seed,
+                                  layers=list(layers) or None, isolation=isolation,
+                                  limits=limits)
+    except GradcheckError as exc:
+        click.echo(f"gradcheck: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    if fmt == "json":
+        document = report.to_dict()
+        validate(document)  # never write a report that breaks the schema
+        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    else:
+        colour = output is None and sys.stdout.isatty()
+        text = render_text(report, colour=colour, verbose=verbose)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(report.exit_code)
+
+
+@main.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the report."""
+    click.echo(json.dumps(schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
