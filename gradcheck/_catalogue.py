@@ -84,6 +84,10 @@ class LayerSpec:
         default_factory=dict)
     #: per-profile overrides of grad_rtol / forward_rtol
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: the checker class for this entry (None: the standard per-layer LayerChecker), or a lazy
+    #: "module:Class" string (relative to the gradcheck package, e.g. "._netchecks:NetChecker");
+    #: it is constructed like LayerChecker and must return a LayerReport from ``run()``
+    checker: Any = None
 
     def cases_for(self, profile: str) -> list[Case]:
         """The configuration battery of this layer in a profile."""

@@ -19,6 +19,7 @@ from ._catalogue import Binding, Case, LayerSpec
 from ._executor import CallResult, Executor
 from ._numeric import (DirectionalResult, Localisation, compare_arrays, directional_check,
                        localise)
+from . import _diagnose
 from ._report import CheckResult, LayerReport
 
 FLOAT64 = np.dtype(np.float64)
@@ -215,10 +216,14 @@ class LayerChecker:
                                   "traceback": err.get("traceback", "")})
         status = LayerReport.status_of(self.checks)
         failing = [c for c in self.checks if c.status in ("fail", "error")]
+        layer_hints = _diagnose.layer_hints(self.spec.id, self.profile, self.checks)
         message = (f"{len(failing)} check(s) failed" if failing else "all checks passed")
+        if layer_hints:
+            message += ". " + " ".join(h["message"] for h in layer_hints)
         return LayerReport(layer=self.spec.id, status=status, message=message,
                            names=list(self.b.names), module=module, checks=self.checks,
-                           duration=time.perf_counter() - t0, calls=self.calls)
+                           duration=time.perf_counter() - t0, calls=self.calls,
+                           hints=layer_hints)
 
     def run_case(self, i: int, case: Case) -> None:
         self._current = case
@@ -350,8 +355,13 @@ class LayerChecker:
         if case.role == "state":
             msg += (" In test mode the layer must use its running statistics / the test-time "
                     "rule of its profile, not the batch.")
+        hints = _diagnose.forward_hints(_diagnose.ForwardContext(
+            layer=self.spec.id, profile=self.profile, case=case, arrays=arrays, config=config,
+            out=out, expected=want))
+        if hints:
+            msg += " Likely cause: " + hints[0]["message"]
         self.add(kind, name, "fail", msg, case, error=rel, tolerance=rtol,
-                 details={"mismatched": int(bad.sum()), "total": int(bad.size)})
+                 details={"mismatched": int(bad.sum()), "total": int(bad.size), "hints": hints})
 
     @staticmethod
     def _mismatch_examples(actual: np.ndarray, expected: np.ndarray, bad: np.ndarray,
@@ -518,6 +528,11 @@ class LayerChecker:
         if numeric is not None:
             details["numeric_gradient"] = numeric.tolist()
             details["analytic_gradient"] = analytic.tolist()
+        hints = _diagnose.gradient_hints(_diagnose.GradientContext(
+            layer=self.spec.id, profile=self.profile, name=name, display=gname, case=case,
+            theta=arrays[name], analytic=analytic, numeric=numeric, localisation=loc,
+            arrays=arrays, dout=dout))
+        details["hints"] = hints
         msg = (f"{gname} is wrong: the analytic gradient disagrees with the numerical one "
                f"(relative error {_fmt(rel)}, tolerance {_fmt(reltol)}).")
         wrong = details["elements_wrong"]
@@ -528,6 +543,8 @@ class LayerChecker:
             msg += " Worst: " + "; ".join(
                 f"{gname}[{', '.join(map(str, e.index))}] = {_fmt(e.analytic)}, numerical "
                 f"{_fmt(e.numeric)}" for e in worst) + "."
+        if hints:
+            msg += " Likely cause: " + hints[0]["message"]
         self.add("gradient", f"gradient:{gname}", "fail", msg, case, input=gname,
                  error=rel, tolerance=reltol, details=details)
 

@@ -144,9 +144,20 @@ def _check_profile(profile: str, student: Executor, found: dict[str, Any], setti
     for index, spec in enumerate(cat.LAYERS):
         if profile not in spec.bindings or (wanted is not None and spec.id not in wanted):
             continue
-        checker = LayerChecker(spec, profile, student, reference, found, settings, index)
+        cls = _resolve_checker(spec.checker)
+        checker = cls(spec, profile, student, reference, found, settings, index)
         out.append(checker.run())
     return out
+
+
+def _resolve_checker(checker: Any) -> Any:
+    """A catalogue entry's checker: None (standard), a class, or a lazy "module:Class"."""
+    if checker is None:
+        return LayerChecker
+    if isinstance(checker, str):
+        module, _, name = checker.partition(":")
+        return getattr(importlib.import_module(module, __package__), name)
+    return checker
 
 
 def tolerances(profile: str | None) -> dict[str, Any]:

@@ -75,6 +75,8 @@ class LayerReport:
     checks: list[CheckResult] = field(default_factory=list)
     duration: float = 0.0
     calls: int = 0
+    hints: list[dict[str, Any]] = field(default_factory=list)
+    counterexample: dict[str, Any] | None = None
 
     @staticmethod
     def status_of(checks: list[CheckResult]) -> str:
@@ -94,6 +96,7 @@ class LayerReport:
         return {"layer": self.layer, "status": self.status, "message": self.message,
                 "names": list(self.names), "module": self.module,
                 "duration": round(self.duration, 4), "calls": self.calls,
+                "hints": _plain(self.hints), "counterexample": _plain(self.counterexample),
                 "checks": [c.to_dict() for c in self.checks]}
 
 
