@@ -35,6 +35,7 @@ import random
 import sys
 import time
 import traceback
+import warnings
 from typing import Any
 
 import numpy as np
@@ -125,9 +126,18 @@ class Runner:
 
     # ------------------------------------------------------------------ loading
     def _capture(self) -> contextlib.ExitStack:
+        """Route the submission's prints and warnings into the capped buffers."""
         stack = contextlib.ExitStack()
         stack.enter_context(contextlib.redirect_stdout(self.stdout))
         stack.enter_context(contextlib.redirect_stderr(self.stderr))
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("always")
+        sink = self.stderr
+
+        def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+            sink.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+        warnings.showwarning = show
         return stack
 
     def _record_import_error(self, name: str, path: str, exc: BaseException) -> None:
@@ -416,3 +426,67 @@ class Runner:
                                      f"{plan['class']} has no attribute {attr!r} after backward: "
                                      f"the gradient of {name} must be stored as self.{attr}")
                 self._put(meta, out, "grad." + name, getattr(layer, attr))
+
+    def _style_model(self, plan: dict, config: dict, arrays: dict, backward: bool,
+                     meta: dict, out: dict) -> None:
+        """Whole models: ``net = C(*dims, **kw)``, optionally set ``net.params``, run an op.
+
+        The op (``config["op"]``) names a list of steps in ``plan["ops"]``; each step calls a
+        method with arrays and puts what it returns: ``"out"`` (a value), ``"grads"`` (a dict
+        keyed like ``plan["params"]``) or a list of those for a returned tuple. Steps marked
+        ``"backward"`` run only in backward jobs. Every op first sets the parameters found in
+        ``arrays`` (``"inplace"``: ``net.params[k][...] = v``; else ``net.params[k] = v``).
+        """
+        cls = self._get(plan["class"], "construct")
+        args = [config[k] for k in plan.get("init_args", [])]
+        kw = {k: config[c] for k, c in plan.get("init_config", {}).items() if c in config}
+        net = self._invoke("construct", plan["class"], cls, *args, **kw)
+        where = plan["class"] + ".params"
+        params = self._invoke("construct", where, getattr, net, "params")
+        if not isinstance(params, dict):
+            raise CallFailed("construct", where, None, f"{where} is "
+                             f"{type(params).__name__}, expected a dict of parameter arrays")
+        inplace = plan.get("set_params") == "inplace"
+        for k in plan["params"]:
+            if k not in arrays:
+                continue
+            if k not in params:
+                raise CallFailed("construct", where, None, f"{where} has no key {k!r}")
+            if inplace:
+                def assign(key: str = k) -> None:
+                    params[key][...] = arrays[key]
+                self._invoke("construct", f"{where}[{k!r}][...] = ...", assign)
+            else:
+                params[k] = arrays[k]
+        op = config.get("op", "init")
+        if op == "init":
+            for k in plan["params"]:
+                if k in params:
+                    self._put(meta, out, "param." + k, params[k])
+        for step in plan.get("ops", {}).get(op, []):
+            if step.get("backward") and not backward:
+                continue
+            where = f"{plan['class']}.{step['call']}"
+            phase = "backward" if step.get("backward") else "forward"
+            method = self._invoke(phase, where, getattr, net, step["call"])
+            value = self._invoke(phase, where, method, *[arrays[a] for a in step["args"]])
+            put = step.get("put")
+            if put is None:
+                continue
+            meta["values"][step["call"]] = describe_value(value)
+            targets = [put] if isinstance(put, str) else list(put)
+            values = [value] if isinstance(put, str) else value
+            if not isinstance(values, (tuple, list)) or len(values) != len(targets):
+                raise CallFailed(phase, where, None, f"{where} returned "
+                                 f"{describe_value(value)['type']}, expected "
+                                 f"({', '.join(targets)})")
+            for target, v in zip(targets, values):
+                if target != "grads":
+                    self._put(meta, out, target, v)
+                elif backward:
+                    if not isinstance(v, dict):
+                        raise CallFailed(phase, where, None, f"{where} returned gradients as "
+                                         f"{type(v).__name__}, expected a dict keyed like params")
+                    for k in plan["params"]:
+                        if k in v:
+                            self._put(meta, out, "grad." + k, v[k])
