@@ -14,6 +14,10 @@ rounding and truncation and a tight tolerance can be used.
 
 from __future__ import annotations
 
+import importlib.util
+import pathlib
+import sys
+import types
 from typing import Any, Callable
 
 import numpy as np
@@ -22,6 +26,29 @@ from hypothesis import strategies as st
 
 H = 1e-6
 TOL = 1e-6
+
+REFERENCE_DIR = pathlib.Path(__file__).resolve().parent.parent / "reference"
+
+
+def load_profile(profile: str, name: str | None = None) -> types.ModuleType:
+    """Import reference/<profile>/ straight from its folder, as a package called ``name``
+    (default ``_reference_<profile>``), the way the checker loads a submission.
+
+    This does not go through ``gradcheck`` at all, so the reference tests do not depend on
+    the rest of the package importing cleanly, and it exercises the folder's
+    self-containedness.
+    """
+    name = name or f"_reference_{profile}"
+    if name in sys.modules:
+        return sys.modules[name]
+    folder = REFERENCE_DIR / profile
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 # --------------------------------------------------------------------------------------------

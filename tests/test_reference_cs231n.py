@@ -16,14 +16,16 @@ from _oracle import (
     conv_configs,
     distinct,
     examples,
+    load_profile,
     pool_configs,
     relu_net_inputs,
     seeds,
     spaced_grid,
     svm_scores,
 )
-from gradcheck.reference import cs231n as L
-from gradcheck.reference.cs231n import TwoLayerNet
+
+L = load_profile("cs231n")
+TwoLayerNet = L.TwoLayerNet
 
 EXAMPLES = examples(30)
 FEW = examples(20)
