@@ -216,7 +216,8 @@ class LayerChecker:
                                   "traceback": err.get("traceback", "")})
         status = LayerReport.status_of(self.checks)
         failing = [c for c in self.checks if c.status in ("fail", "error")]
-        layer_hints = _diagnose.layer_hints(self.spec.id, self.profile, self.checks)
+        layer_hints = _diagnose.layer_hints(self.spec.id, self.profile, self.checks,
+                                            self.spec.cases_for(self.profile))
         message = (f"{len(failing)} check(s) failed" if failing else "all checks passed")
         if layer_hints:
             message += ". " + " ".join(h["message"] for h in layer_hints)
@@ -304,15 +305,7 @@ class LayerChecker:
 
     @staticmethod
     def _shape_message(what: str, got: tuple, want: tuple) -> str:
-        msg = f"{what} has shape {_shape(got)}, expected {_shape(want)}"
-        if len(got) == len(want) + 1 and got[0] == 1 and got[1:] == want:
-            msg += (": a leading axis of size 1, typically from sum(..., keepdims=True) or "
-                    "a (1, M) bias; sum over axis 0 without keepdims")
-        elif int(np.prod(got)) == int(np.prod(want)) and len(got) == 2 and got == want[::-1]:
-            msg += ": transposed (check the order of the matrix product)"
-        elif int(np.prod(got)) == int(np.prod(want)):
-            msg += ": same number of elements, so reshape it back to the input's shape"
-        return msg
+        return _diagnose.shape_message(what, got, want)
 
     def check_output(self, case: Case, res: CallResult, ref_out: np.ndarray) -> bool:
         problem = self._value_problem(res, "out", "the forward output",
@@ -465,7 +458,7 @@ class LayerChecker:
                 if r.error or out is None:
                     values.append(None)
                     continue
-                out = out.astype(np.float64)
+                out = np.asarray(out, dtype=np.float64)
                 if self.spec.loss:
                     terms = out.reshape(-1)[:1]
                 else:
@@ -579,7 +572,8 @@ class LayerChecker:
                                 f"depend on dout")
         if problems:
             self.add("gradient", "gradient:linearity", "fail",
-                     "backward must be linear in dout. " + " ".join(problems), case)
+                     "backward must be linear in dout. " + " ".join(problems), case,
+                     details={"hints": _diagnose.linearity_hints([p.split()[0] for p in problems])})
         else:
             self.add("gradient", "gradient:linearity", "pass",
                      "backward is linear in dout (scaled and zero upstream gradients).", case)
