@@ -88,7 +88,8 @@ def _check_layers_arg(layers: Iterable[str] | None) -> list[str] | None:
 def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", seed: int = 0,
                      layers: Iterable[str] | None = None, isolation: str = DEFAULT_ISOLATION,
                      directions: int = 3, limits: dict[str, Any] | None = None,
-                     executor: Executor | None = None) -> Report:
+                     executor: Executor | None = None,
+                     counterexample: bool | float = True) -> Report:
     """Check every catalogue layer found in a submission.
 
     Inputs:
@@ -98,6 +99,8 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
     - layers: restrict to these catalogue ids (default: all)
     - isolation: ``"process"`` (sandboxed child process) or ``"none"`` (in-process; trusted)
     - directions: random probe directions per checked array
+    - counterexample: search a minimal failing configuration for each failing layer (True:
+      default time budget; a number: the budget in seconds per layer; False: off)
     Returns a Report. Raises UsageError for bad arguments (missing path, unknown ids).
     """
     t0 = time.perf_counter()
@@ -125,7 +128,8 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
                                       "message": "no layer of the catalogue was found "
                                       "(looked for: " + ", ".join(names) + ")"})
         else:
-            report.layers = _check_profile(chosen, student, loaded.found, settings, wanted)
+            report.layers = _check_profile(chosen, student, loaded.found, settings, wanted,
+                                           counterexample)
     finally:
         report.output = student.output()
         student.close()
@@ -137,7 +141,8 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
 
 
 def _check_profile(profile: str, student: Executor, found: dict[str, Any], settings: Settings,
-                   wanted: list[str] | None) -> list[LayerReport]:
+                   wanted: list[str] | None, counterexample: bool | float = False
+                   ) -> list[LayerReport]:
     reference = InProcessExecutor(reference_path(profile), modules=reference_modules(profile))
     reference.load([])
     out = []
@@ -147,6 +152,11 @@ def _check_profile(profile: str, student: Executor, found: dict[str, Any], setti
         cls = _resolve_checker(spec.checker)
         checker = cls(spec, profile, student, reference, found, settings, index)
         out.append(checker.run())
+        if counterexample and out[-1].status == "fail":
+            from ._counterexample import DEFAULT_BUDGET, search_for  # noqa: PLC0415
+
+            budget = DEFAULT_BUDGET if counterexample is True else float(counterexample)
+            out[-1].counterexample = search_for(checker, out[-1], budget=budget)
     return out
 
 
