@@ -16,7 +16,7 @@ from . import _catalogue as cat
 from ._checks import LayerChecker, Settings
 from ._errors import UsageError
 from ._executor import CountingExecutor, Executor, InProcessExecutor
-from ._report import LayerReport, Report
+from ._report import CheckResult, LayerReport, Report
 
 ISOLATIONS = ("process", "none")
 DEFAULT_ISOLATION = "none"
@@ -119,17 +119,21 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
     try:
         names = sorted({n for p in cat.PROFILES for n in cat.names_for(p)})
         loaded = student.load(names)
-        report.errors = [dict(e, kind=e.get("kind", "import")) for e in loaded.errors]
-        chosen = _resolve_profile(profile, loaded.found)
+        # names that modules which failed to import would have defined
+        unloaded = {n: e for e in loaded.errors for n in (e.get("defines") or [])
+                    if n in names and n not in loaded.found}
+        chosen = _resolve_profile(profile, {**unloaded, **loaded.found})
         report.profile = chosen
+        report.errors = [_load_error(e, chosen, loaded.found) for e in loaded.errors]
         if chosen is None:
             if not report.errors:
                 report.errors.append({"kind": "load", "type": "NoLayersFound",
+                                      "severity": "error",
                                       "message": "no layer of the catalogue was found "
                                       "(looked for: " + ", ".join(names) + ")"})
         else:
             report.layers = _check_profile(chosen, student, loaded.found, settings, wanted,
-                                           counterexample)
+                                           counterexample, unloaded=unloaded)
     finally:
         report.output = student.output()
         student.close()
@@ -140,15 +144,48 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
     return report
 
 
+def _load_error(err: dict[str, Any], profile: str | None, found: dict[str, Any]
+                ) -> dict[str, Any]:
+    """An import failure, with ``severity`` error when it hides catalogue layers."""
+    hidden = [n for n in err.get("defines") or []
+              if profile is not None and n in cat.names_for(profile) and n not in found]
+    out = {k: v for k, v in err.items() if k != "defines"}
+    out["kind"] = err.get("kind", "import")
+    out["layers"] = hidden
+    out["severity"] = "error" if hidden or not found else "warning"
+    return out
+
+
+def _not_loaded(spec: cat.LayerSpec, profile: str, unloaded: dict[str, Any]
+                ) -> LayerReport | None:
+    """A layer whose definition is in a module that failed to import is an error, not a skip."""
+    names = spec.bindings[profile].names
+    hit = [n for n in names if n in unloaded]
+    if not hit:
+        return None
+    e = unloaded[hit[0]]
+    where = f"{e.get('file')}" + (f", line {e.get('line')}" if e.get("line") else "")
+    msg = (f"{', '.join(hit)} is defined in {e.get('file')}, which failed to import "
+           f"({e.get('type')} at {where}: {e.get('message')}). Fix the import error first.")
+    check = CheckResult(kind="signature", name="signature:import", status="error", message=msg)
+    return LayerReport(layer=spec.id, status="error", message=msg, names=list(names),
+                       module=e.get("module"), checks=[check], loaded=False)
+
+
 def _check_profile(profile: str, student: Executor, found: dict[str, Any], settings: Settings,
-                   wanted: list[str] | None, counterexample: bool | float = False
-                   ) -> list[LayerReport]:
+                   wanted: list[str] | None, counterexample: bool | float = False,
+                   unloaded: dict[str, Any] | None = None) -> list[LayerReport]:
     reference = InProcessExecutor(reference_path(profile), modules=reference_modules(profile))
     reference.load([])
     out = []
     for index, spec in enumerate(cat.LAYERS):
         if profile not in spec.bindings or (wanted is not None and spec.id not in wanted):
             continue
+        if not any(n in found for n in spec.bindings[profile].names):
+            failed = _not_loaded(spec, profile, unloaded or {})
+            if failed is not None:
+                out.append(failed)
+                continue
         cls = _resolve_checker(spec.checker)
         checker = cls(spec, profile, student, reference, found, settings, index)
         out.append(checker.run())

@@ -77,6 +77,8 @@ class LayerReport:
     calls: int = 0
     hints: list[dict[str, Any]] = field(default_factory=list)
     counterexample: dict[str, Any] | None = None
+    #: False when the layer's module failed to import (nothing of it could be run)
+    loaded: bool = True
 
     @staticmethod
     def status_of(checks: list[CheckResult]) -> str:
@@ -121,11 +123,17 @@ class Report:
     @property
     def checked(self) -> bool:
         """Whether any layer was found and checked."""
-        return any(lr.status != "skip" for lr in self.layers)
+        return any(lr.status != "skip" and lr.loaded for lr in self.layers)
 
     @property
     def status(self) -> str:
-        if self.errors or not self.checked:
+        """``error`` when something that matters could not be loaded or nothing was checked.
+
+        An import failure matters when the failed module defines catalogue names (or nothing
+        loaded at all); a helper module that needs an unavailable package (a compiled
+        extension, matplotlib) is listed with severity ``warning`` and does not change it.
+        """
+        if not self.checked or any(e.get("severity", "error") == "error" for e in self.errors):
             return "error"
         if any(lr.status in ("fail", "error") for lr in self.layers):
             return "fail"

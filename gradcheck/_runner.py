@@ -32,6 +32,7 @@ import io
 import os
 import pkgutil
 import random
+import re
 import sys
 import time
 import traceback
@@ -41,6 +42,9 @@ from typing import Any
 import numpy as np
 
 OUTPUT_CAP = 64 * 1024
+_DEF_RE = re.compile(r"^[ \t]*(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+#: arrays larger than this (elements) are never copied out of a call (see _executor)
+MAX_ELEMENTS = 20_000_000
 _SKIP_DIRS = {"__pycache__", "tests", "test", "venv", ".venv", "site-packages", "node_modules"}
 _SKIP_FILES = {"setup.py", "conftest.py"}
 
@@ -95,6 +99,8 @@ def as_plain_array(v: Any) -> np.ndarray | None:
     """
     if isinstance(v, np.ndarray):
         base = np.ndarray.view(v, np.ndarray)
+        if base.size > MAX_ELEMENTS:  # refused before copying (the parent would drop it)
+            return None
         return np.array(base, copy=True)
     if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, bool):
         return np.array(v)
@@ -123,6 +129,13 @@ class Runner:
         self.errors: list[dict[str, Any]] = []
         self.stdout = _CappedBuffer()
         self.stderr = _CappedBuffer()
+        #: optional hook ``(phase, where) -> None`` called before submitted code runs
+        #: (the sandbox uses it to say which function a timeout interrupted)
+        self.on_invoke: Any = None
+
+    def _notify(self, phase: str, where: str) -> None:
+        if self.on_invoke is not None:
+            self.on_invoke(phase, where)
 
     # ------------------------------------------------------------------ loading
     def _capture(self) -> contextlib.ExitStack:
@@ -159,12 +172,25 @@ class Runner:
             "line": line,
             "type": type(exc).__name__,
             "message": str(exc)[:2000],
+            "defines": self._defined_names(path),
         })
+
+    @staticmethod
+    def _defined_names(path: str) -> list[str]:
+        """Names a module that failed to import would have defined (read from its text)."""
+        src = path if path.endswith(".py") else os.path.join(path, "__init__.py")
+        try:
+            with open(src, "rb") as fh:
+                text = fh.read(1_000_000).decode("utf-8", "replace")
+        except OSError:
+            return []
+        return sorted(set(_DEF_RE.findall(text)))[:500]
 
     def _base_dir(self) -> str:
         return self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
 
     def _import(self, name: str, path: str) -> Any:
+        self._notify("import", name)
         try:
             with self._capture():
                 mod = importlib.import_module(name)
@@ -186,15 +212,20 @@ class Runner:
             name = os.path.splitext(os.path.basename(self.root))[0]
             self._import(name, self.root)
         elif os.path.isfile(os.path.join(self.root, "__init__.py")):
-            # The folder is itself a package: import it under a neutral name so that its
-            # relative imports work, then every module inside it.
-            pkg_name = "submission"
+            # The folder is itself a package: import it under its own name (so that both its
+            # relative imports and `from cs231n.layers import ...` work) unless that name is
+            # taken by an installed module, then every module inside it.
+            pkg_name = os.path.basename(self.root)
+            if not pkg_name.isidentifier() or pkg_name in sys.modules or \
+                    importlib.util.find_spec(pkg_name) is not None:
+                pkg_name = "submission"
             spec = importlib.util.spec_from_file_location(
                 pkg_name, os.path.join(self.root, "__init__.py"),
                 submodule_search_locations=[self.root])
             assert spec is not None and spec.loader is not None
             pkg = importlib.util.module_from_spec(spec)
             sys.modules[pkg_name] = pkg
+            self._notify("import", pkg_name)
             try:
                 with self._capture():
                     spec.loader.exec_module(pkg)
@@ -279,6 +310,7 @@ class Runner:
         return obj
 
     def _invoke(self, phase: str, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self._notify(phase, where)
         try:
             with self._capture():
                 return fn(*args, **kwargs)

@@ -78,8 +78,11 @@ def test_profile_option(runner):
     res = runner.invoke(main, ["run", reference_path("cs231n"), "--profile", "dlfs",
                                "--format", "json"])
     doc = json.loads(res.stdout)
-    assert doc["profile"] == "dlfs" and all(lr["status"] == "skip" for lr in doc["layers"])
-    assert res.exit_code == 2  # nothing of that profile found: nothing could be checked
+    status = {lr["layer"]: lr["status"] for lr in doc["layers"]}
+    assert doc["profile"] == "dlfs"
+    # only TwoLayerNet is spelled the same in both profiles; the functions are not dlfs names
+    assert all(st == "skip" for layer, st in status.items() if layer != "two_layer_net")
+    assert res.exit_code != 0
 
 
 @pytest.mark.parametrize("args", [
