@@ -52,6 +52,7 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
                              f"{c.message}")
                 for hint in c.details.get("hints", []) if isinstance(c.details, dict) else []:
                     lines.append(f"      hint: {hint.get('message', '')}")
+        lines += _layer_extras(lr)
     out = report.output or {}
     for stream in ("stdout", "stderr"):
         text = (out.get(stream) or "").strip()
@@ -67,3 +68,14 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
     lines.append(click.style(final, fg=_COLOURS.get(report.status), bold=True)
                  if colour else final)
     return "\n".join(lines) + "\n"
+
+
+def _layer_extras(lr: "object") -> list[str]:
+    """A failing layer's hints and its minimal counterexample with the snippet."""
+    lines = [f"      hint ({lr.layer}): {h.get('message', '')}" for h in lr.hints or []]
+    ce = lr.counterexample
+    if ce:
+        lines.append(f"      smallest failing case ({lr.layer}): {ce.get('description', '')} "
+                     f"[{ce.get('check', {}).get('name', '')}]; reproduce with:")
+        lines += ["        " + ln for ln in (ce.get("snippet") or "").rstrip().splitlines()]
+    return lines

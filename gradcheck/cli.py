@@ -24,7 +24,7 @@ def main() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, file_okay=True))
 @click.option("--profile", type=click.Choice(("auto",) + cat.PROFILES), default="auto",
               show_default=True, help="Course convention of the submission.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True, help="text for people, json for machines.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to this file instead of standard output.")
@@ -54,7 +54,11 @@ def run(path: str, profile: str, fmt: str, output: str | None, seed: int,
     except GradcheckError as exc:
         click.echo(f"gradcheck: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    if fmt == "json":
+    if fmt == "html":
+        from ._html import render_html  # noqa: PLC0415
+
+        text = render_html(report)
+    elif fmt == "json":
         document = report.to_dict()
         validate(document)  # never write a report that breaks the schema
         text = json.dumps(document, indent=2, allow_nan=False) + "\n"
