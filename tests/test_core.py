@@ -345,3 +345,25 @@ def test_in_place_running_statistics_update_is_not_impure(tmp_path):
     assert src.count('bn_param["running_mean"] = ') + src.count("bn_param['running_mean'] = ")
     report = check_submission(ref, layers=["batchnorm"])
     assert report.layer("batchnorm").status == "pass"
+
+
+def test_dropout_that_reseeds_from_its_param_dict_is_repeatable(tmp_path):
+    d = write(tmp_path, """
+        import numpy as np
+        def dropout_forward(x, dropout_param):
+            p, mode = dropout_param['p'], dropout_param['mode']
+            np.random.seed(dropout_param.get('seed'))
+            mask = None
+            if mode == 'train':
+                mask = (np.random.rand(*x.shape) < p) / p
+                out = x * mask
+            else:
+                out = x
+            return out, (dropout_param, mask)
+        def dropout_backward(dout, cache):
+            dropout_param, mask = cache
+            return dout * mask if dropout_param['mode'] == 'train' else dout
+    """)
+    report = check_submission(d, layers=["dropout"])
+    assert report.layer("dropout").status == "pass", [
+        c.message for c in report.layer("dropout").failures()]
