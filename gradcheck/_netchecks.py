@@ -595,6 +595,10 @@ class NetChecker(LayerChecker):
         gname = self.G(k)
         r = ref.arrays["grad." + k]
         scale = float(np.max(np.abs(r))) or 1.0
+        if _same(g, r, 1e-6):
+            return (f"{gname} is the gradient of the catalogue's loss, but your loss value is "
+                    f"a different function (see the forward check of the loss): the loss and "
+                    f"its gradient must describe the same function.", "loss-mismatch")
         for j in self.params:
             rj = ref.arrays.get("grad." + j)
             if j != k and rj is not None and rj.shape == g.shape and _same(g, rj, 1e-6):
@@ -645,6 +649,15 @@ class NetChecker(LayerChecker):
             if abs(c + 1) < 1e-3:
                 return f"{gname} has the wrong sign.", "sign"
             return f"{gname} is the true gradient times {_fmt(c)}.", "ratio"
+        if k in ("W1", "b1", "W2"):
+            units = {"W1": (g.T, r.T), "b1": (g[:, None], r[:, None]), "W2": (g, r)}[k]
+            wrong = [u for u in range(len(units[0]))
+                     if not _same(units[0][u], units[1][u], 1e-6)]
+            if 0 < len(wrong) < len(units[0]):
+                return (f"{gname} is right for some hidden units and wrong for hidden "
+                        f"unit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong[:5]))}: "
+                        f"an indexing bug (a slice, loop bound or axis that misses or mixes "
+                        f"units).", "some-units")
         return (f"the chain rule through the layers: dscores -> (dW2, db2, dhidden) -> the ReLU "
                 f"mask -> (dW1, db1); check each layer (affine, relu, softmax_loss) on its own "
                 f"first.", "chain")

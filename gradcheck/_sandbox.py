@@ -1,0 +1,905 @@
+"""Process isolation: submitted code runs only in a separate, limited child process.
+
+``ProcessExecutor`` implements the :class:`~gradcheck._executor.Executor` protocol. The
+parent (this module) owns every check, comparison and report; the child
+(``_sandbox_child.py``, started with ``python -I``) only imports and calls submitted code and
+sends back plain arrays as ``.npy`` bytes and JSON, which are validated here before use:
+framing, declared lengths against caps before anything is allocated, the ``.npy`` header
+(dtype, shape, exact byte count) parsed by hand, exact ``numpy.ndarray`` of a numeric dtype,
+then :func:`~gradcheck._executor.sanitize`. Nothing from the child is unpickled or called.
+
+Limits (all keyword arguments of ``ProcessExecutor``): wall time per call, per import and per
+submission (enforced here with ``select`` deadlines), address space, CPU time, file size and
+processes (``setrlimit`` in the child), captured output. Faults (timeouts, exits, crashes,
+memory) become ``fatal`` call errors; the child is killed with its whole process tree and a
+fresh one serves the remaining calls. See ``docs/sandbox.md``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from typing import Any
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from . import _sandbox_child as wire
+from ._executor import MAX_ELEMENTS, CallResult, LoadResult, sanitize
+from ._runner import __file__ as _RUNNER_PATH
+from ._errors import SandboxError
+
+CHILD_PATH = wire.__file__
+JSON_CAP = 4 << 20                     # one message's JSON part
+ARRAY_CAP = MAX_ELEMENTS * 8 + 65536   # one .npy payload
+MESSAGE_CAP = 512 << 20                # all payloads of one message together
+MAX_ARRAYS = 256                       # arrays in one message
+BATCH = 64                             # jobs per request
+COPY_CAP = 256 << 20                   # bytes of a submission copied into the scratch dir
+GRACE = 0.2                            # SIGTERM -> SIGKILL
+_SKIP_COPY = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "node_modules",
+              ".mypy_cache", ".pytest_cache", ".ipynb_checkpoints"}
+_LIVE: "weakref.WeakSet[ProcessExecutor]" = weakref.WeakSet()
+
+
+class ProtocolError(Exception):
+    """The child broke the wire format or a cap."""
+
+
+class _ChildGone(Exception):
+    """The child's reply pipe closed (it exited or was killed)."""
+
+
+class _Timeout(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------ safe .npy reading
+_HEADERS: dict[bytes, tuple[tuple[int, ...], bool, np.dtype]] = {}
+
+
+def _npy_header(data: bytes | memoryview) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Parse (and cache) a .npy header: shape, fortran order, dtype, data offset."""
+    import io
+
+    if len(data) < 10 or bytes(data[:6]) != b"\x93NUMPY":
+        raise ProtocolError("not .npy data")
+    major = data[6]
+    if major == 1:
+        hlen, start = int.from_bytes(bytes(data[8:10]), "little"), 10
+    elif major in (2, 3):
+        hlen, start = int.from_bytes(bytes(data[8:12]), "little"), 12
+    else:
+        raise ProtocolError(f"unsupported .npy version {major}")
+    if hlen > 10000 or start + hlen > len(data):
+        raise ProtocolError("malformed .npy header")
+    key = bytes(data[:start + hlen])
+    hit = _HEADERS.get(key)
+    if hit is None:
+        buf = io.BytesIO(key)
+        try:
+            version = npy_format.read_magic(buf)
+            reader = npy_format.read_array_header_1_0 if version == (1, 0) else \
+                npy_format.read_array_header_2_0
+            hit = reader(buf)
+        except Exception as exc:  # noqa: BLE001 - any malformed header
+            raise ProtocolError(f"malformed .npy header: {exc}") from None
+        if len(_HEADERS) < 4096:
+            _HEADERS[key] = hit
+    shape, fortran, dtype = hit
+    return shape, fortran, dtype, start + hlen
+
+
+def decode_npy(data: bytes | memoryview) -> np.ndarray:
+    """A plain ndarray from ``.npy`` bytes, refusing anything but a numeric dtype whose size
+    matches the payload exactly; nothing is allocated before the header is checked."""
+    shape, fortran, dtype, offset = _npy_header(data)
+    if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None \
+            or dtype.subdtype is not None:
+        raise ProtocolError(f"refused array dtype {dtype}")
+    if not isinstance(shape, tuple) or len(shape) > 32 or \
+            not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise ProtocolError("malformed array shape")
+    count = 1
+    for d in shape:
+        count *= d
+    if count > MAX_ELEMENTS:
+        raise ProtocolError(f"array of {count} elements is over the cap of {MAX_ELEMENTS}")
+    if len(data) - offset != count * dtype.itemsize:
+        raise ProtocolError("array payload size does not match its header")
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    arr = flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+    return np.array(arr, copy=True, order="C")
+
+
+def encode_npy(arr: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    npy_format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+class MessageReader:
+    """Incremental parser of the child's messages. Caps are checked on the declared
+    lengths, as soon as they arrive, before waiting for (or holding) the payload."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+
+    def next(self) -> tuple[dict, dict[str, bytes]] | None:
+        import json
+
+        buf = self.buf
+        if len(buf) < wire.HEAD.size:
+            if buf and not wire.MAGIC.startswith(bytes(buf[:4])):
+                raise ProtocolError("bad message framing")
+            return None
+        magic, jlen = wire.HEAD.unpack_from(buf, 0)
+        if magic != wire.MAGIC:
+            raise ProtocolError("bad message framing")
+        if jlen > JSON_CAP:
+            raise ProtocolError(f"message header of {jlen} bytes is over the cap")
+        pos = wire.HEAD.size
+        if len(buf) < pos + jlen:
+            return None
+        try:
+            obj = json.loads(bytes(buf[pos:pos + jlen]).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ProtocolError("message header is not JSON") from None
+        if not isinstance(obj, dict):
+            raise ProtocolError("message header is not an object")
+        names = obj.get("arrays", [])
+        if not isinstance(names, list) or len(names) > MAX_ARRAYS or \
+                not all(isinstance(n, str) and len(n) < 200 for n in names):
+            raise ProtocolError("malformed array list")
+        pos += jlen
+        total = 0
+        spans = []
+        for name in names:
+            if len(buf) < pos + wire.ALEN.size:
+                return None
+            (alen,) = wire.ALEN.unpack_from(buf, pos)
+            total += alen
+            if alen > ARRAY_CAP or total > MESSAGE_CAP:
+                raise ProtocolError(f"array {name!r} of {alen} bytes is over the cap")
+            pos += wire.ALEN.size
+            if len(buf) < pos + alen:
+                return None
+            spans.append((name, pos, alen))
+            pos += alen
+        arrays = {name: bytes(buf[p:p + n]) for name, p, n in spans}
+        del buf[:pos]
+        return obj, arrays
+
+
+# --------------------------------------------------------------------------- output capture
+class _Capture:
+    def __init__(self, cap: int) -> None:
+        self.cap, self.data, self.dropped = cap, bytearray(), 0
+
+    def add(self, b: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += b[:room]
+        self.dropped += max(0, len(b) - max(room, 0))
+
+    def text(self) -> str:
+        out = self.data.decode("utf-8", "replace")
+        if self.dropped:
+            out += f"\n[... {self.dropped} more bytes not kept]"
+        return out
+
+
+# ---------------------------------------------------------------------------- meta cleanup
+def _text(v: Any, cap: int = 4000) -> str:
+    return str(v)[:cap].encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean_value(d: Any) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {"type": "unknown"}
+    out: dict[str, Any] = {"type": _text(d.get("type", "unknown"), 200)}
+    if isinstance(d.get("dtype"), str):
+        out["dtype"] = _text(d["dtype"], 100)
+    shape = d.get("shape")
+    if isinstance(shape, list) and len(shape) <= 64 and \
+            all(type(x) is int and x >= 0 for x in shape):
+        out["shape"] = list(shape)
+    if type(d.get("len")) is int:
+        out["len"] = d["len"]
+    return out
+
+
+def clean_meta(meta: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Rebuild a child's call description field by field (never trusting its structure);
+    descriptions of returned arrays are overwritten by what actually arrived."""
+    if not isinstance(meta, dict):
+        return {"values": {}, "error": {"phase": "call", "where": "?", "type": "ProtocolError",
+                                        "message": "malformed reply from the child process"}}
+    values = {}
+    raw = meta.get("values")
+    if isinstance(raw, dict):
+        for k, v in list(raw.items())[:256]:
+            values[_text(k, 200)] = _clean_value(v)
+    for k, arr in arrays.items():
+        if k in values and values[k].get("type") == "ndarray":
+            values[k]["dtype"], values[k]["shape"] = str(arr.dtype), list(arr.shape)
+    error = None
+    err = meta.get("error")
+    if isinstance(err, dict):
+        error = {f: _text(err.get(f, ""), 4000) for f in ("phase", "where", "type", "message",
+                                                          "traceback")}
+    out: dict[str, Any] = {"values": values, "error": error}
+    if isinstance(meta.get("duration"), (int, float)):
+        out["duration"] = float(meta["duration"])
+    return out
+
+
+def _clean_error(e: Any) -> dict[str, Any]:
+    if not isinstance(e, dict):
+        return {"type": "Error", "message": _text(e, 2000)}
+    out: dict[str, Any] = {"message": _text(e.get("message", ""), 2000)}
+    for key in ("module", "file", "type"):
+        if isinstance(e.get(key), str):
+            out[key] = _text(e[key], 500)
+    line = e.get("line")
+    out["line"] = line if type(line) is int else None
+    out.setdefault("file", None)
+    return out
+
+
+def _clean_found(found: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not isinstance(found, dict):
+        return out
+
+    def params(p: Any) -> list[list[Any]] | None:
+        if not isinstance(p, list):
+            return None
+        good = []
+        for item in p[:64]:
+            if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) \
+                    and isinstance(item[1], str) and isinstance(item[2], bool):
+                good.append([_text(item[0], 100), _text(item[1], 40), item[2]])
+        return good
+
+    for name, info in list(found.items())[:256]:
+        if not isinstance(name, str) or not isinstance(info, dict):
+            continue
+        kind = info.get("kind")
+        d: dict[str, Any] = {"module": _text(info.get("module", "?"), 200),
+                             "kind": kind if kind in ("function", "class", "other") else "other",
+                             "params": params(info.get("params"))}
+        if isinstance(info.get("methods"), dict):
+            d["methods"] = {_text(m, 100): params(p)
+                            for m, p in list(info["methods"].items())[:32]}
+        if isinstance(info.get("type"), str):
+            d["type"] = _text(info["type"], 200)
+        out[name] = d
+    return out
+
+
+def _fmt_s(t: float) -> str:
+    return f"{t:g}"
+
+
+# ----------------------------------------------------------------------------- the executor
+class ProcessExecutor:
+    """Runs a submission in a sandboxed child process (see the module doc and
+    ``docs/sandbox.md``).
+
+    Parameters (seconds, MiB): ``call_timeout`` wall time per call; ``load_timeout`` wall
+    time to start and import; ``total_timeout`` wall time budget of the whole submission
+    (after it, calls fail at once); ``memory_mb`` address space; ``cpu_seconds`` CPU time per
+    child (default: the total budget); ``file_size_mb`` largest file the child may write;
+    ``max_processes`` processes/threads (enforced where the OS counts them); ``output_cap``
+    bytes of stdout and of stderr kept. ``mode``: ``"auto"`` (namespaces where possible),
+    ``"namespace"`` or ``"session"`` (process-group sweep only). ``uid``/``gid``: who the
+    child becomes when the checker runs as root.
+    """
+
+    def __init__(self, path: str, *, call_timeout: float = 10.0, load_timeout: float = 20.0,
+                 total_timeout: float = 600.0, memory_mb: int | None = 2048,
+                 cpu_seconds: int | None = None, file_size_mb: int | None = 16,
+                 max_processes: int | None = 64, output_cap: int = 65536,
+                 mode: str = "auto", uid: int = 65534, gid: int = 65534,
+                 grace: float = GRACE) -> None:
+        if mode not in ("auto", "namespace", "session"):
+            raise SandboxError(f"unknown sandbox mode {mode!r}")
+        self.path = os.path.abspath(os.fspath(path))
+        self.call_timeout = float(call_timeout)
+        self.load_timeout = float(load_timeout)
+        self.total_timeout = float(total_timeout)
+        self.memory_mb = memory_mb
+        self.cpu_seconds = cpu_seconds if cpu_seconds is not None else \
+            int(self.total_timeout) + 1
+        self.file_size_mb = file_size_mb
+        self.max_processes = max_processes
+        self.grace = grace
+        self.requested_mode = mode
+        self.root = os.geteuid() == 0
+        self.uid, self.gid = (uid, gid) if self.root else (None, None)
+        self.stdout, self.stderr = _Capture(output_cap), _Capture(output_cap)
+        #: the isolation actually in force for the last child ("pidns", "userns", "session")
+        self.mode: str | None = None
+        self.notes: list[str] = []
+        self.spawns = 0
+        self._used = 0.0
+        self._names: list[str] = []
+        self._scratch: str | None = None
+        self._workdir = self._root_in_copy = ""
+        self._proc: Any = None
+        self._closed = False
+        self._lock = threading.RLock()
+        self._fds: dict[str, int] = {}
+        self._pidfd: int | None = None
+        self._wpid: int | None = None
+        self._reader = MessageReader()
+        self._loaded = False
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------------ budget
+    def _left(self) -> float:
+        return self.total_timeout - self._used
+
+    def _budget_error(self, where: str) -> dict[str, Any]:
+        return {"phase": "call", "where": where, "type": "Timeout", "fatal": True,
+                "message": f"the submission used up its total time budget of "
+                           f"{_fmt_s(self.total_timeout)} s (stopped before {where})"}
+
+    # ------------------------------------------------------------------ scratch
+    def _prepare_scratch(self) -> dict[str, Any] | None:
+        """Copy the submission into a fresh scratch directory. Returns a load error for a
+        symlink out of the submission (or an oversized one), else None."""
+        scratch = tempfile.mkdtemp(prefix="gradcheck-sandbox-")
+        self._scratch = scratch
+        os.chmod(scratch, 0o711)
+        sub = os.path.join(scratch, "submission")
+        for d in (sub, os.path.join(scratch, "home"), os.path.join(scratch, "tmp")):
+            os.mkdir(d, 0o700)
+        src = os.path.realpath(self.path)
+        if os.path.isfile(src):
+            shutil.copyfile(src, os.path.join(sub, os.path.basename(self.path)))
+            self._root_in_copy = os.path.join(sub, os.path.basename(self.path))
+        else:
+            err = _copy_tree(src, sub)
+            if err is not None:
+                return err
+            self._root_in_copy = sub
+        self._workdir = sub
+        if self.uid is not None:
+            for dirpath, dirnames, filenames in os.walk(scratch):
+                for name in dirnames + filenames:
+                    os.lchown(os.path.join(dirpath, name), self.uid, self.gid)
+        return None
+
+    # ------------------------------------------------------------------ child lifecycle
+    def _spawn(self) -> None:
+        import json
+        import subprocess
+
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        life_r, life_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        prog = os.memfd_create("gradcheck-progress")
+        os.ftruncate(prog, wire.PROGRESS_SIZE)
+        modes = {"auto": ["pidns" if self.root else "userns", "session"],
+                 "namespace": ["pidns" if self.root else "userns"],
+                 "session": ["session"]}[self.requested_mode]
+        expose = sorted({p for p in [sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                     os.path.dirname(os.path.realpath(sys.executable)),
+                                     *sys.path] if p and os.path.isdir(p)})
+        limits = {"as": self.memory_mb << 20 if self.memory_mb else None,
+                  "cpu": self.cpu_seconds,
+                  "fsize": self.file_size_mb << 20 if self.file_size_mb is not None else None,
+                  "nproc": self.max_processes}
+        cfg = {"req_fd": req_r, "rep_fd": rep_w, "life_fd": life_r, "modes": modes,
+               "uid": self.uid, "gid": self.gid, "scratch": self._scratch,
+               "workdir": self._workdir, "root": self._root_in_copy, "runner": _RUNNER_PATH,
+               "limits": limits, "expose": expose, "progress_fd": prog}
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+               "HOME": os.path.join(self._scratch or "", "home"),
+               "TMPDIR": os.path.join(self._scratch or "", "tmp"),
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-B", "-u", CHILD_PATH, json.dumps(cfg)],
+                stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env,
+                cwd=self._workdir, pass_fds=(req_r, rep_w, life_r, prog), close_fds=True)
+        except OSError as exc:
+            for fd in (req_r, req_w, rep_r, rep_w, life_r, life_w, out_r, out_w, err_r, err_w,
+                       prog):
+                os.close(fd)
+            raise SandboxError(f"could not start the sandbox child: {exc}") from None
+        for fd in (req_r, rep_w, life_r, out_w, err_w):
+            os.close(fd)
+        for fd in (rep_r, out_r, err_r):
+            os.set_blocking(fd, False)
+        self._fds = {"req": req_w, "rep": rep_r, "life": life_w, "out": out_r, "err": err_r,
+                     "progress": prog}
+        self._reader = MessageReader()
+        self._wpid = None
+        self._pidfd = None
+        self.spawns += 1
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None and "rep" in self._fds
+
+    def _signal_worker(self, sig: int) -> None:
+        if self._pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, sig)
+            except OSError:
+                pass
+        elif self._wpid is not None and self._proc is not None and self._proc.poll() is None:
+            try:
+                os.kill(self._wpid, sig)
+            except OSError:
+                pass
+        if self.mode == "session" and self._wpid is not None:
+            try:
+                os.killpg(self._wpid, sig)
+            except OSError:
+                pass
+
+    def _kill(self) -> None:
+        """Kill the child and everything it started; reap; close the pipes."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            self._signal_worker(signal.SIGTERM)
+            if not self._wait_proc(self.grace):
+                self._signal_worker(signal.SIGKILL)
+                if not self._wait_proc(3.0):
+                    proc.kill()
+                    self._wait_proc(3.0)
+        if self.mode == "session" and self._wpid is not None:
+            wire.sweep(None, self._wpid)  # backstop: anything still in the worker's session
+        self._drain_output(final=True)
+        for fd in self._fds.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+        self._fds, self._pidfd, self._proc, self._loaded = {}, None, None, False
+
+    def _wait_proc(self, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while True:
+            if self._proc.poll() is not None:
+                return True
+            if time.monotonic() >= end:
+                return False
+            self._drain_output()
+            time.sleep(0.005)
+
+    def _exit_reason(self) -> str:
+        """What became of the worker, from the keeper's exit status."""
+        proc = self._proc
+        if proc is None or not self._wait_proc(3.0):
+            return "stopped answering"
+        code = proc.returncode
+        if code >= 128:
+            sig = code - 128
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ \
+                else f"signal {sig}"
+            if sig == signal.SIGXCPU:
+                return f"used up its CPU time limit ({self.cpu_seconds} s)"
+            if sig == signal.SIGSEGV:
+                return "crashed (SIGSEGV: e.g. unbounded recursion or a native crash)"
+            if sig == signal.SIGKILL:
+                return "was killed (SIGKILL: e.g. out of memory)"
+            return f"was killed by {name}"
+        if code == 70:
+            return "failed to start"
+        return f"exited (exit status {code}, e.g. os._exit({code}))"
+
+    # ------------------------------------------------------------------ I/O
+    def _drain_output(self, final: bool = False) -> None:
+        for key, cap in (("out", self.stdout), ("err", self.stderr)):
+            fd = self._fds.get(key)
+            if fd is None:
+                continue
+            end = time.monotonic() + (0.2 if final else 0)
+            while True:
+                try:
+                    b = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    if final and time.monotonic() < end:
+                        time.sleep(0.005)
+                        continue
+                    break
+                except OSError:
+                    break
+                if not b:
+                    break
+                cap.add(b)
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        fd = self._fds["req"]
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout
+            _, w, _ = select.select([], [fd], [], min(left, 0.05))
+            self._drain_output()
+            if self._proc.poll() is not None:
+                raise _ChildGone
+            if w:
+                try:
+                    n = os.write(fd, view[:1 << 16])
+                except (BrokenPipeError, OSError):
+                    raise _ChildGone from None
+                view = view[n:]
+
+    def _progress(self) -> dict[str, str]:
+        """Where the child last said submitted code was about to run (phase, where)."""
+        import json
+
+        fd = self._fds.get("progress")
+        try:
+            raw = os.pread(fd, wire.PROGRESS_SIZE, 0) if fd is not None else b""
+            obj = json.loads(raw.decode("utf-8", "replace").strip() or "{}")
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(obj, dict):
+            return {}
+        return {k: _text(obj[k], 200) for k in ("phase", "where") if isinstance(obj.get(k), str)}
+
+    def _recv(self, deadline: float) -> tuple[dict, dict[str, bytes]]:
+        """The next message, or _Timeout / _ChildGone / ProtocolError."""
+        rep = self._fds["rep"]
+        watch = [rep] + [self._fds[k] for k in ("out", "err")]
+        while True:
+            msg = self._reader.next()
+            if msg is not None:
+                return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout
+            ready, _, _ = select.select(watch, [], [], min(left, 0.1))
+            if self._fds["out"] in ready or self._fds["err"] in ready:
+                self._drain_output()
+            if rep in ready:
+                try:
+                    b = os.read(rep, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if not b:
+                    raise _ChildGone
+                self._reader.feed(b)
+                if len(self._reader.buf) > MESSAGE_CAP + JSON_CAP + 1024:
+                    raise ProtocolError("reply over the size cap")
+            elif self._proc.poll() is not None and not ready:
+                raise _ChildGone
+
+    # ------------------------------------------------------------------ start + load
+    def _start(self, names: list[str], timeout: float) -> LoadResult:
+        """Spawn a child and import the submission into it."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        where: dict[str, str | None] = {"module": None}
+
+        def importing() -> str | None:
+            p = self._progress()
+            if p.get("phase") == "import":
+                where["module"] = p.get("where")
+            return where["module"]
+
+        def fail(kind: str, message: str) -> LoadResult:
+            self._kill()
+            return LoadResult(modules=[], errors=[{"kind": "load", "type": kind,
+                                                   "module": where["module"] or "?",
+                                                   "file": None, "line": None,
+                                                   "message": message}])
+
+        self._spawn()
+        try:
+            obj, _ = self._recv(deadline)
+            if obj.get("t") != "pid" or type(obj.get("pid")) is not int:
+                raise ProtocolError("expected the worker's pid")
+            self._wpid = obj["pid"]
+            self.mode = obj.get("mode") if obj.get("mode") in ("pidns", "userns", "session") \
+                else "session"
+            self.notes = [_text(n, 300) for n in obj.get("notes", [])][:20] \
+                if isinstance(obj.get("notes"), list) else []
+            try:
+                self._pidfd = os.pidfd_open(self._wpid)
+            except (AttributeError, OSError):
+                self._pidfd = None
+            obj, _ = self._recv(deadline)
+            if obj.get("t") == "setup_error":
+                raise SandboxError("the sandbox child could not set up: "
+                                   + _text(obj.get("message"), 500))
+            if obj.get("t") != "ready":
+                raise ProtocolError("expected ready")
+            self._send(wire.pack({"t": "load", "names": list(names)}), deadline)
+            obj, _ = self._recv(deadline)
+            if obj.get("t") != "loaded":
+                raise ProtocolError("expected the load result")
+        except _Timeout:
+            what = f"while importing {importing()}" if importing() else \
+                "while starting the submission's process"
+            return fail("Timeout", f"timed out after {_fmt_s(timeout)} s {what}")
+        except _ChildGone:
+            reason = self._exit_reason()
+            what = f" while importing {importing()}" if importing() else \
+                " while starting"
+            return fail("ProcessExited", f"the submission's process {reason}{what}")
+        except ProtocolError as exc:
+            return fail("ProtocolError", f"the submission's process broke the protocol "
+                                         f"while loading: {exc}")
+        finally:
+            self._used += time.monotonic() - t0
+        modules = [_text(m, 200) for m in obj.get("modules", []) if isinstance(m, str)]
+        errors = [_clean_error(e) for e in obj.get("errors", [])][:100] \
+            if isinstance(obj.get("errors"), list) else []
+        self._loaded = True
+        return LoadResult(modules=modules, errors=errors, found=_clean_found(obj.get("found")))
+
+    def load(self, names: list[str]) -> LoadResult:
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the executor is closed")
+            self._names = list(names)
+            err = self._prepare_scratch()
+            if err is not None:
+                return LoadResult(modules=[], errors=[err])
+            res = self._start(self._names, min(self.load_timeout, max(self._left(), 0.001)))
+            return res
+
+    # ------------------------------------------------------------------ calls
+    def call(self, job: dict[str, Any], arrays: dict[str, np.ndarray]) -> CallResult:
+        return self.call_many([(job, arrays)])[0]
+
+    def call_many(self, jobs: list[tuple[dict[str, Any], dict[str, np.ndarray]]]
+                  ) -> list[CallResult]:
+        with self._lock:
+            results: list[CallResult] = []
+            i = 0
+            while i < len(jobs):
+                batch = jobs[i:i + BATCH]
+                results += self._run_batch(batch)
+                i += len(batch)
+            return results
+
+    @staticmethod
+    def _where(job: dict[str, Any]) -> str:
+        plan = job.get("plan") or {}
+        return str(plan.get("forward") or plan.get("function") or
+                   (plan.get("class", "?") + ".forward" if plan.get("class") else "?"))
+
+    def _fatal(self, where: str, phase: str, kind: str, message: str) -> CallResult:
+        return CallResult(meta={"values": {}, "error": {
+            "phase": phase, "where": where, "type": kind, "message": message,
+            "traceback": "", "fatal": True}}, arrays={})
+
+    def _run_batch(self, batch: list[tuple[dict[str, Any], dict[str, np.ndarray]]]
+                   ) -> list[CallResult]:
+        if self._closed:
+            raise SandboxError("the executor is closed")
+        first = self._where(batch[0][0])
+        if self._left() <= 0:
+            return [CallResult(meta={"values": {}, "error": self._budget_error(self._where(j))},
+                               arrays={}) for j, _ in batch]
+        if not self._alive() or not self._loaded:
+            self._kill()
+            t0 = time.monotonic()
+            res = self._start(self._names, min(self.load_timeout, max(self._left(), 0.001)))
+            if not self._loaded:
+                msg = res.errors[0]["message"] if res.errors else "unknown failure"
+                return [self._fatal(self._where(j), "call", "SandboxError",
+                                    f"could not restart the submission after an earlier "
+                                    f"fault: {msg}") for j, _ in batch]
+            del t0
+        payload: list[tuple[str, bytes]] = []
+        items = []
+        for k, (job, arrays) in enumerate(batch):
+            names = []
+            for name, arr in arrays.items():
+                payload.append((f"{k}:{name}", encode_npy(np.asarray(arr))))
+                names.append(name)
+            items.append({"job": job, "arrays": names})
+        results: list[CallResult] = []
+        current = {"phase": "forward", "where": first}
+        restart = False
+        t0 = time.monotonic()
+        try:
+            try:
+                self._send(wire.pack({"t": "calls", "jobs": items}, payload),
+                           t0 + min(self.call_timeout, max(self._left(), 0)))
+            except _Timeout:
+                raise _ChildGone from None
+            for k, (job, _) in enumerate(batch):
+                current.update(phase="forward", where=self._where(job))
+                start = time.monotonic()
+                limit = min(self.call_timeout, max(self._left() - (start - t0), 0))
+                budget_bound = limit < self.call_timeout
+                try:
+                    obj, raw = self._recv(start + limit)
+                except _Timeout:
+                    current.update(self._progress())
+                    if budget_bound:
+                        results.append(CallResult(meta={"values": {}, "error": self._budget_error(
+                            current["where"])}, arrays={}))
+                    else:
+                        results.append(self._fatal(
+                            current["where"], current["phase"], "Timeout",
+                            f"timed out after {_fmt_s(self.call_timeout)} s in "
+                            f"{current['where']}"))
+                    restart = True
+                    break
+                except _ChildGone:
+                    current.update(self._progress())
+                    self._kill_and_note()
+                    results.append(self._fatal(
+                        current["where"], current["phase"], "ProcessExited",
+                        f"the submission's process {self._last_reason} in "
+                        f"{current['where']}"))
+                    break
+                except ProtocolError as exc:
+                    current.update(self._progress())
+                    results.append(self._fatal(
+                        current["where"], current["phase"], "ProtocolError",
+                        f"the submission's process sent an invalid reply in "
+                        f"{current['where']}: {exc}"))
+                    restart = True
+                    break
+                if obj.get("t") != "result" or obj.get("i") != k:
+                    results.append(self._fatal(current["where"], current["phase"],
+                                               "ProtocolError",
+                                               "the submission's process sent an unexpected "
+                                               f"message in {current['where']}"))
+                    restart = True
+                    break
+                try:
+                    arrays = {key: decode_npy(data) for key, data in raw.items()}
+                except ProtocolError as exc:
+                    results.append(self._fatal(
+                        current["where"], current["phase"], "ProtocolError",
+                        f"{current['where']} returned an array that was refused: {exc}"))
+                    restart = True
+                    break
+                res = sanitize(clean_meta(obj.get("meta"), arrays), arrays)
+                err = res.error
+                if err and err.get("type") == "SystemExit":
+                    err["fatal"] = True
+                    err["message"] = (f"the submission called sys.exit"
+                                      f"({err.get('message') or ''}) in {err.get('where')}")
+                elif err and err.get("type") == "MemoryError":
+                    err["fatal"] = True
+                    limit_txt = f" (limit {self.memory_mb} MiB)" if self.memory_mb else ""
+                    err["message"] = f"ran out of memory{limit_txt} in {err.get('where')}"
+                    restart = True
+                results.append(res)
+        except _ChildGone:
+            self._kill_and_note()
+            results.append(self._fatal(first, "call", "ProcessExited",
+                                       f"the submission's process {self._last_reason} "
+                                       f"before {first}"))
+        finally:
+            self._used += time.monotonic() - t0
+        if restart:
+            self._kill()
+        if len(results) < len(batch):
+            cause = results[-1].error.get("message") if results and results[-1].error else ""
+            for job, _ in batch[len(results):]:
+                results.append(self._fatal(self._where(job), "call", "NotRun",
+                                           f"not run: an earlier call of the same batch "
+                                           f"failed ({cause})"))
+        return results
+
+    _last_reason = "stopped answering"
+
+    def _kill_and_note(self) -> None:
+        self._last_reason = self._exit_reason()
+        self._kill()
+
+    # ------------------------------------------------------------------ the rest
+    def output(self) -> dict[str, str]:
+        with self._lock:
+            self._drain_output()
+            return {"stdout": self.stdout.text(), "stderr": self.stderr.text()}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._alive():
+                try:
+                    self._send(wire.pack({"t": "exit"}), time.monotonic() + 0.2)
+                except (_Timeout, _ChildGone, KeyError):
+                    pass
+                self._wait_proc(0.2)
+            self._kill()
+            if self._scratch is not None:
+                _rmtree(self._scratch)
+                self._scratch = None
+            _LIVE.discard(self)
+
+    def __enter__(self) -> "ProcessExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _copy_tree(src: str, dst: str) -> dict[str, Any] | None:
+    """Copy a submission folder. Symlinks are re-created (relative) when they point inside
+    the folder and refused when they point outside it."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_COPY)
+        rel_dir = os.path.relpath(dirpath, src)
+        out_dir = os.path.normpath(os.path.join(dst, rel_dir))
+        for name in dirnames + sorted(filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            target_out = os.path.join(out_dir, name)
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if not (real == src or real.startswith(src + os.sep)) or \
+                        not os.path.exists(real):
+                    return {"kind": "load", "type": "UnsafeSymlink", "file": rel, "line": None,
+                            "message": f"{rel} is a symbolic link to {os.readlink(full)!r}, "
+                                       f"which is outside the submission folder (or missing):"
+                                       f" symlinks out of a submission are refused. Replace "
+                                       f"it with the file itself."}
+                link = os.path.relpath(os.path.join(dst, os.path.relpath(real, src)), out_dir)
+                os.symlink(link, target_out)
+                if name in dirnames:
+                    dirnames.remove(name)  # its content is copied where it really lives
+                continue
+            st = os.lstat(full)
+            if stat.S_ISDIR(st.st_mode):
+                os.mkdir(target_out, 0o755)
+            elif stat.S_ISREG(st.st_mode):
+                total += st.st_size
+                if total > COPY_CAP:
+                    return {"kind": "load", "type": "TooLarge", "file": rel, "line": None,
+                            "message": f"the submission is larger than {COPY_CAP >> 20} MiB"}
+                shutil.copyfile(full, target_out)
+                os.chmod(target_out, 0o644)
+    return None
+
+
+def _rmtree(path: str) -> None:
+    def onerror(func: Any, p: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=onerror)
+
+
+@atexit.register
+def _close_all() -> None:
+    for ex in list(_LIVE):
+        try:
+            ex.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
