@@ -87,7 +87,7 @@ class LayerChecker:
         ss = np.random.SeedSequence([self.settings.seed, self.index, case_index, 7])
         return int(ss.generate_state(1)[0])
 
-    def job(self, config: dict[str, Any], seed: int, backward: bool) -> dict[str, Any]:
+    def job(self, config: dict[str, Any], seed: int, backward: bool | int) -> dict[str, Any]:
         return {"plan": self.b.plan, "config": config, "seed": seed, "backward": backward}
 
     def _student(self, job: dict[str, Any], arrays: dict[str, np.ndarray]) -> CallResult:
@@ -246,9 +246,14 @@ class LayerChecker:
         if not self.spec.loss:
             dout = self._rng(i, 1).standard_normal(ref_out.shape)
             call_arrays["dout"] = dout
-        backward = case.role in ("full", "stability")
+        backward: bool | int = case.role in ("full", "stability")
         ref = self.reference.call(self.job(config, seed, backward), call_arrays)
+        if i == 0 and case.role == "full":
+            backward = 2  # also run backward a second time on the same cache (purity)
+            if dout is not None:
+                call_arrays = dict(call_arrays, dout2=dout.copy())
         res = self._student(self.job(config, seed, backward), call_arrays)
+        call_arrays.pop("dout2", None)
         if res.error:
             phase = res.error.get("phase")
             kind = "gradient" if phase == "backward" else "forward"
@@ -263,7 +268,7 @@ class LayerChecker:
             self.check_statistics(case, arrays, res, config)
             return
         if case.role == "stability":
-            self.check_stability(case, arrays, config, res, ref)
+            self.check_stability(case, arrays, config, res, ref, dout)
             return
         if not self.spec.stochastic or case.role == "state":
             self.check_forward(case, arrays, config, res, ref)
@@ -416,7 +421,27 @@ class LayerChecker:
             if after is None or after.shape != arr.shape or not np.array_equal(
                     after, arr, equal_nan=True):
                 changed.append(name)
-        inputs = [n for n in changed if n != "dout"]
+        inputs = [n for n in changed if n not in ("dout", "dout2")]
+        out, out_after = res.arrays.get("out"), res.arrays.get("out.after")
+        if out is not None and out_after is not None and not np.array_equal(
+                out, out_after, equal_nan=True):
+            self.add("purity", "purity:output", "fail",
+                     "backward modifies the output array that forward returned (e.g. an "
+                     "in-place operation on a cached array that is the returned output). That "
+                     "array is the next layer's input and may be cached there: compute new "
+                     "arrays in backward instead of modifying the cache.", case)
+            return
+        again = [n for n in self.spec.diff if "grad.again." + n in res.arrays
+                 and "grad." + n in res.arrays
+                 and not np.array_equal(res.arrays["grad.again." + n], res.arrays["grad." + n],
+                                        equal_nan=True)]
+        if again:
+            shown = ", ".join(self.b.grad_name(n) for n in again)
+            self.add("purity", "purity:cache", "warn",
+                     f"a second backward pass on the same forward gives a different {shown}: "
+                     "backward modifies what forward cached (e.g. dx = self.y; dx[...] -= 1 "
+                     "without a copy). One pass is right, but code that calls backward twice "
+                     "(a gradient check, a second loss) gets wrong gradients.", case)
         if inputs:
             shown = ", ".join(self.b.show(n) for n in inputs)
             self.add("purity", "purity:inputs", "fail",
@@ -588,8 +613,9 @@ class LayerChecker:
                           call_arrays: dict[str, np.ndarray], res: CallResult) -> None:
         again = self._student(self.job(config, seed, True), call_arrays)
         diffs = []
-        for key, arr in res.arrays.items():
-            if key.startswith("after."):
+        for key in ["out"] + ["grad." + n for n in self.spec.diff]:
+            arr = res.arrays.get(key)
+            if arr is None:
                 continue
             other = again.arrays.get(key)
             scale = float(np.max(np.abs(arr))) if arr.size and np.isfinite(arr).all() else 0.0
@@ -611,8 +637,9 @@ class LayerChecker:
 
     # --------------------------------------------------------- special roles
     def check_stability(self, case: Case, arrays: dict[str, np.ndarray], config: dict[str, Any],
-                        res: CallResult, ref: CallResult) -> None:
+                        res: CallResult, ref: CallResult, dout: np.ndarray | None) -> None:
         out = self._out(res)
+        dout_scale = float(np.max(np.abs(dout))) if dout is not None else 1.0
         problems = []
         if not np.all(np.isfinite(out)):
             problems.append("the forward output contains NaN or inf")
@@ -637,15 +664,21 @@ class LayerChecker:
                 g = res.arrays["grad." + name]
                 gw = ref.arrays["grad." + name]
                 if g.shape == gw.shape:
-                    okg, relg, _ = compare_arrays(g, gw, 1e-6)
+                    # saturated gradients are tiny (1e-58 for a sigmoid at -130): compare
+                    # against the scale the gradient could have, |dout| times O(1)
+                    okg, relg, _ = compare_arrays(g, gw, 1e-6, atol=1e-12 * dout_scale)
                     if not okg:
                         problems.append(f"{self.b.grad_name(name)} is finite but wrong "
                                         f"(relative error {_fmt(relg)})")
         if problems:
+            finite = all("NaN or inf" not in p for p in problems)
+            advice = (" Avoid cancellation for large inputs (e.g. 1 - out**2 when out is "
+                      "almost ±1 loses every digit; use the exact identity of the derivative)."
+                      if finite else
+                      " Compute exp() only of non-positive numbers: subtract the row maximum "
+                      "before softmax, use exp(-|x|) forms for sigmoid.")
             self.add("stability", "stability", "fail",
-                     "with large-magnitude inputs " + "; ".join(problems) + ". Compute exp() "
-                     "only of non-positive numbers: subtract the row maximum before softmax, "
-                     "use exp(-|x|) forms for sigmoid.", case)
+                     "with large-magnitude inputs " + "; ".join(problems) + "." + advice, case)
         else:
             self.add("stability", "stability", "pass",
                      "finite and correct for large-magnitude inputs.", case)

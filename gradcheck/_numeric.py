@@ -209,17 +209,17 @@ def localise(objective: Objective, theta: np.ndarray, analytic: np.ndarray,
     return loc
 
 
-def compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: float
+def compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float = 0.0
                    ) -> tuple[bool, float, np.ndarray]:
     """Element-wise comparison scaled by the expected array's magnitude.
 
-    An element passes when ``|actual - expected| <= rtol * (|expected| + max|expected|)``
+    An element passes when ``|actual - expected| <= rtol * (|expected| + max|expected|) + atol``
     (plus float64 rounding). Returns (passed, max relative error, boolean mismatch mask).
     """
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(actual.astype(np.float64) - expected)
-        allowed = rtol * (np.abs(expected) + scale) + 64 * EPS * (scale + 1e-300)
+        allowed = rtol * (np.abs(expected) + scale) + 64 * EPS * (scale + 1e-300) + atol
         bad = ~(diff <= allowed)  # NaN counts as a mismatch
     denom = scale if scale > 0 else 1.0
     finite = diff[np.isfinite(diff)]

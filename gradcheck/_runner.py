@@ -411,6 +411,11 @@ class Runner:
             bwd = self._get(plan["backward"], "backward")
             grads = self._invoke("backward", plan["backward"], bwd, arrays["dout"], cache)
             self._put_grads(meta, out, plan["grads"], grads, plan["backward"])
+            self._put(meta, out, "out.after", value)
+            if backward == 2:  # once more on the same cache: is backward repeatable?
+                again = self._invoke("backward", plan["backward"], bwd, arrays["dout2"], cache)
+                self._put_grads(meta, out, ["again." + g for g in plan["grads"]], again,
+                                plan["backward"])
 
     def _style_loss_function(self, plan: dict, config: dict, arrays: dict, backward: bool,
                              meta: dict, out: dict) -> None:
@@ -449,15 +454,20 @@ class Runner:
         if backward:
             where = plan["class"] + ".backward"
             bwd = self._invoke("backward", where, getattr, layer, "backward")
-            dout = 1 if plan.get("loss") else arrays["dout"]
-            grads = self._invoke("backward", where, bwd, dout)
-            self._put_grads(meta, out, plan.get("backward_grads", []), grads, where)
-            for name, attr in plan.get("attr_grads", {}).items():
-                if not hasattr(layer, attr):
-                    raise CallFailed("backward", where, None,
-                                     f"{plan['class']} has no attribute {attr!r} after backward: "
-                                     f"the gradient of {name} must be stored as self.{attr}")
-                self._put(meta, out, "grad." + name, getattr(layer, attr))
+            for prefix, key in (("", "dout"), ("again.", "dout2"))[:2 if backward == 2 else 1]:
+                dout = 1 if plan.get("loss") else arrays[key]
+                grads = self._invoke("backward", where, bwd, dout)
+                self._put_grads(meta, out, [prefix + g for g in plan.get("backward_grads", [])],
+                                grads, where)
+                for name, attr in plan.get("attr_grads", {}).items():
+                    if not hasattr(layer, attr):
+                        raise CallFailed("backward", where, None,
+                                         f"{plan['class']} has no attribute {attr!r} after "
+                                         f"backward: the gradient of {name} must be stored as "
+                                         f"self.{attr}")
+                    self._put(meta, out, "grad." + prefix + name, getattr(layer, attr))
+                if not prefix:
+                    self._put(meta, out, "out.after", value)
 
     def _style_model(self, plan: dict, config: dict, arrays: dict, backward: bool,
                      meta: dict, out: dict) -> None:
