@@ -476,6 +476,15 @@ LAYERS: tuple[LayerSpec, ...] = (
 BY_ID: dict[str, LayerSpec] = {spec.id: spec for spec in LAYERS}
 
 
+#: argument names that only one profile uses (a tie-breaker for ``--profile auto``)
+ARGUMENT_NAMES: dict[str, set[str]] = {
+    "cs231n": {"input_dim", "hidden_dim", "num_classes", "weight_scale", "reg", "bn_param",
+               "dropout_param", "conv_param", "pool_param"},
+    "dlfs": {"input_size", "hidden_size", "output_size", "weight_init_std", "dropout_ratio",
+             "pool_h", "pool_w", "train_flg"},
+}
+
+
 def layer_ids() -> list[str]:
     """Every catalogue id, in catalogue order."""
     return [spec.id for spec in LAYERS]

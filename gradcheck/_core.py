@@ -71,6 +71,12 @@ def _resolve_profile(requested: str, found: dict[str, Any]) -> str | None:
                          f"{', '.join(cat.PROFILES)}")
     counts = {p: sum(1 for n in cat.names_for(p) if n in found) for p in cat.PROFILES}
     best = max(cat.PROFILES, key=lambda p: counts[p])
+    if list(counts.values()).count(counts[best]) > 1:
+        # a tie (e.g. only TwoLayerNet, spelled alike in both): the catalogue's argument names
+        # of what was found decide (input_dim: cs231n, input_size: dlfs)
+        params = {p[0] for info in found.values() for p in (info.get("params") or [])}
+        votes = {p: len(params & cat.ARGUMENT_NAMES[p]) for p in cat.PROFILES}
+        best = max(cat.PROFILES, key=lambda p: (counts[p], votes[p]))
     return best if counts[best] else None
 
 

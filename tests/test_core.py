@@ -367,3 +367,18 @@ def test_dropout_that_reseeds_from_its_param_dict_is_repeatable(tmp_path):
     report = check_submission(d, layers=["dropout"])
     assert report.layer("dropout").status == "pass", [
         c.message for c in report.layer("dropout").failures()]
+
+
+@pytest.mark.parametrize("args,profile", [
+    ("input_dim=3*32*32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0", "cs231n"),
+    ("input_size, hidden_size, output_size, weight_init_std=0.01", "dlfs"),
+])
+def test_a_lone_two_layer_net_is_attributed_by_its_argument_names(tmp_path, args, profile):
+    d = write(tmp_path, f"""
+        class TwoLayerNet:
+            def __init__(self, {args}):
+                self.params = {{}}
+            def loss(self, X, y=None):
+                raise NotImplementedError
+    """, name="net.py")
+    assert check_submission(d).profile == profile
