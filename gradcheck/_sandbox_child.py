@@ -410,8 +410,12 @@ def worker(cfg: dict, mode: str) -> None:
     class SandboxRunner(rmod.Runner):
         def _capture(self):  # output goes to the real fds 1/2, which the parent captures
             import contextlib
+            import warnings
 
-            return contextlib.ExitStack()
+            stack = contextlib.ExitStack()
+            stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("always")
+            return stack
 
     runner = SandboxRunner(cfg["root"])
     pfd, _dumps, _pwrite = cfg["progress_fd"], json.dumps, os.pwrite
