@@ -276,13 +276,21 @@ class Runner:
                 for p in sig.parameters.values()]
 
     def describe(self, names: list[str]) -> dict[str, Any]:
-        """Where each requested name was found and what it looks like."""
+        """Where each requested name was found and what it looks like.
+
+        The module reported is the one that defines the object (``from layers import *`` in
+        another module re-exports it; the student's code is where it was written).
+        """
         found: dict[str, Any] = {}
+        loaded = {m.__name__ for m in self.modules}
         for name in names:
             for mod in self.modules:
                 obj = mod.__dict__.get(name)
                 if obj is None:
                     continue
+                home = getattr(obj, "__module__", None)
+                if isinstance(home, str) and home in loaded and home != mod.__name__:
+                    mod = sys.modules.get(home, mod)
                 if inspect.isclass(obj):
                     methods = {}
                     for meth in ("forward", "backward", "loss", "gradient", "numerical_gradient",
