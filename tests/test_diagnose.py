@@ -186,6 +186,9 @@ EXPECTED_HINT = {
     "dl_conv_dW_not_transposed_back": "permuted",
     "dl_col2im_assign_not_accumulate": "not-accumulated",
     "dl_pool_grad_to_every_element": "mask-missing",
+    # two_layer_net: hints emitted by its own checker (gradcheck/_netchecks.py)
+    "cs_net_reg_grad_missing_W2": "reg-missing",
+    "cs_net_relu_mask_skipped": "chain",
 }
 
 
