@@ -517,8 +517,8 @@ class NetChecker(LayerChecker):
                        f"; expected a float64 array of shape {_shape(want_shape)} (the shape of "
                        f"{k}).")
             elif g.shape != want_shape:
-                msg = (f"{gname} has shape {_shape(g.shape)}, expected {_shape(want_shape)} "
-                       f"(the shape of {k}).")
+                msg = (self._shape_message(gname, tuple(g.shape), tuple(want_shape))
+                       + f" (the shape of {k}).")
                 for j in self.params:
                     rj = ref.arrays.get("grad." + j)
                     if j != k and rj is not None and _same(g.astype(np.float64), rj, 1e-6):
