@@ -696,42 +696,73 @@ def test_meta_is_rebuilt_not_trusted():
 
 
 # --------------------------------------------------------------------- not root: nobody
-@pytest.mark.skipif(not IS_ROOT, reason="runs the checker itself as an unprivileged user")
-def test_unprivileged_checker_still_sweeps(tmp_path, marker):
-    """The checker run by a non-root user (user namespace or session sweep)."""
-    repo = Path(__file__).resolve().parent.parent
-    if not os.access(sys.executable, os.X_OK) or _blocked_for_nobody(sys.executable) or \
-            _blocked_for_nobody(str(repo)):
-        pytest.skip("the interpreter or the repository is not readable by nobody")
-    os.chmod(tmp_path, 0o755)
-    prelude = f"""
-        subprocess.Popen({_sleeper(marker)}, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        """
-    d = make(tmp_path, "def tanh_forward(x):\n    while True:\n        pass\n", prelude=prelude)
-    os.system(f"chmod -R a+rX {d}")
-    script = textwrap.dedent(f"""
-        import json, sys
-        from gradcheck import check_submission
-        r = check_submission({str(d)!r}, profile="cs231n", layers=["relu", "sigmoid", "tanh"],
-                             isolation="process", limits={LIMITS!r})
-        print(json.dumps({{"exit": r.exit_code, "layers": {{l.layer: l.status for l in r.layers}}}}))
-        """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, user=65534, group=65534, extra_groups=[],
-                          cwd="/", env={"PATH": os.environ.get("PATH", ""), "HOME": "/",
-                                        "PYTHONPATH": str(repo)})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert res == {"exit": 1, "layers": {"relu": "pass", "sigmoid": "fail", "tanh": "error"}}
-    time.sleep(0.2)
-    assert survivors(marker) == []
-
-
-def _blocked_for_nobody(path: str) -> bool:
+def _blocked_for_nobody(path: str) -> tuple[str, str] | None:
+    """The first directory above ``path`` that others cannot traverse, and the next name."""
     cur = "/"
     for part in [p for p in os.path.realpath(path).split("/") if p]:
         if not os.stat(cur).st_mode & 0o001:
-            return True
+            return cur, part
         cur = os.path.join(cur, part)
-    return False
+    return None
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="runs the checker itself as an unprivileged user")
+@pytest.mark.parametrize("mode", ["auto", "session"])
+def test_unprivileged_checker_still_cleans_up(tmp_path, marker, mode):
+    """The checker run by a non-root user: user namespace (auto) or the session sweep."""
+    import shutil
+
+    repo = Path(__file__).resolve().parent.parent
+    if _blocked_for_nobody(str(repo)) or not shutil.which("unshare") or \
+            not shutil.which("setpriv"):
+        pytest.skip("needs unshare/setpriv and a repository readable by nobody")
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="gc-nobody-"))  # readable by nobody, unlike tmp_path
+    os.chmod(work, 0o755)
+    try:
+        _run_as_nobody(work, marker, mode, repo)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_as_nobody(tmp_path: Path, marker: str, mode: str, repo: Path) -> None:
+    prelude = f"""
+        subprocess.Popen({_sleeper(marker)}, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print("UID", os.getuid())
+        """
+    d = make(tmp_path, "def tanh_forward(x):\n    while True:\n        pass\n", prelude=prelude)
+    subprocess.run(["chmod", "-R", "a+rX", str(d)], check=True)
+    script = tmp_path / "as_nobody.py"
+    script.write_text(textwrap.dedent(f"""
+        import json
+        from gradcheck import check_submission
+        from gradcheck._sandbox import ProcessExecutor
+        ex = ProcessExecutor({str(d)!r}, mode={mode!r}, **{LIMITS!r})
+        r = check_submission({str(d)!r}, profile="cs231n",
+                             layers=["relu", "sigmoid", "tanh"], executor=ex)
+        print(json.dumps({{"exit": r.exit_code, "mode": ex.mode, "out": r.output["stdout"],
+                          "layers": {{l.layer: l.status for l in r.layers}}}}))
+        """))
+    os.chmod(script, 0o644)
+    drop = f"exec setpriv --reuid=65534 --regid=65534 --clear-groups env PYTHONPATH={repo} " \
+           f"HOME=/ PATH=/usr/bin:/bin {sys.executable} {script}"
+    blocked = _blocked_for_nobody(sys.executable)
+    if blocked:  # e.g. /root/.pyenv: expose just that, in a private mount namespace
+        top, name = blocked
+        src = os.path.join(top, name)
+        shell = (f"set -e; d=$(mktemp -d); mount --bind {src} $d; "
+                 f"mount -t tmpfs -o mode=755 tmpfs {top}; mkdir {src}; "
+                 f"mount --move $d {src}; cd /; {drop}")
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", shell]
+    else:
+        cmd = ["sh", "-c", f"cd /; {drop}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res["layers"] == {"relu": "pass", "sigmoid": "fail", "tanh": "error"}
+    assert res["exit"] == 1 and "UID 65534" in res["out"]
+    assert res["mode"] == ("session" if mode == "session" else res["mode"])
+    time.sleep(0.2)
+    assert survivors(marker) == []
