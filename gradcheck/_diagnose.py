@@ -197,7 +197,7 @@ def _mask_hints(ctx: GradientContext, a: np.ndarray, n: np.ndarray,
     d = ctx.display
     scale = float(np.max(np.abs(n))) or 1.0
     wrong = _wrong(a, n)
-    if wrong.sum() < 2:
+    if wrong.sum() < 1:
         return []
     nz_true = np.abs(n) > 1e-7 * scale
     nz_mine = np.abs(a) > 1e-7 * scale
@@ -358,7 +358,8 @@ def _locality_hints(ctx: GradientContext, a: np.ndarray, n: np.ndarray,
                           wrong_samples=sorted(firsts))]
     for ax in range(len(shape)):
         vals = {i[ax] for i in w_idx}
-        if len(vals) == 1 and shape[ax] > 1:
+        # one wrong element is "in" every row and column: a slice needs at least two
+        if len(vals) == 1 and shape[ax] > 1 and len(w_idx) >= 2:
             k = vals.pop()
             what = {0: "row", 1: "column"}.get(ax, f"index along axis {ax}") if len(
                 shape) == 2 else f"index along axis {ax}"

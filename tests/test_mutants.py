@@ -41,6 +41,7 @@ def _describe(layer_report) -> str:
 def test_mutant_is_caught(m, tmp_path):
     sub = _materialise(tmp_path, m)
     report = check_submission(str(sub), profile=m.profile, layers=[m.layer], seed=0,
+                              counterexample=False,
                               isolation="none")
     lr = report.layer(m.layer)
     assert lr is not None, f"no report for layer {m.layer}: {report.to_dict()}"
@@ -72,6 +73,7 @@ def variant_dirs(tmp_path_factory):
 @pytest.mark.parametrize("v, seed", _VARIANT_CASES)
 def test_correct_variant_passes(v, seed, variant_dirs):
     report = check_submission(str(variant_dirs[v.id]), profile=v.profile, layers=[v.layer],
+                              counterexample=False,
                               seed=seed, isolation="none")
     lr = report.layer(v.layer)
     assert lr is not None
