@@ -158,9 +158,7 @@ def gen_softmax(rng: np.random.Generator, p: dict[str, Any]) -> Arrays:
         while True:
             x = rng.standard_normal((n, c)) * 0.8
             y = _labels(rng, n, c)
-            z = x - x.max(axis=1, keepdims=True)
-            pr = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-            if pr[np.arange(n), y].min() >= 0.1:
+            if _softmax(x)[np.arange(n), y].min() >= 0.1:
                 break
     out = {"x": x, "y": y}
     if p.get("onehot"):
@@ -205,6 +203,48 @@ def gen_conv(rng: np.random.Generator, p: dict[str, Any]) -> Arrays:
 
 def gen_pool(rng: np.random.Generator, p: dict[str, Any]) -> Arrays:
     return {"x": _distinct_grid(rng, p["x"])}
+
+
+def _softmax(s: np.ndarray) -> np.ndarray:
+    z = np.exp(s - s.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def gen_two_layer_net(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Data and explicit parameters on which the net is smooth for any probe.
+
+    Every hidden pre-activation ``x @ W1 + b1`` is at least KINK_MARGIN away from 0 (each hidden
+    unit is redrawn until it is) and active on at least one example; every correct-class
+    probability is at least 0.1 (so the book's ``log(p + 1e-7)`` changes the loss and its
+    gradient by less than 1e-6, relative). ``x_prev``/``y_prev`` are a second batch, used for
+    a call before the checked one (stale gradients).
+    """
+    n, h, c = int(p["N"]), int(p["H"]), int(p["C"])
+    in_shape = tuple(p["x"]) if "x" in p else (int(p["D"]),)
+    d = int(np.prod(in_shape))
+    x = rng.standard_normal((n,) + in_shape)
+    y = rng.integers(0, c, size=n).astype(np.int64)
+    x_prev = rng.standard_normal((n,) + in_shape)
+    y_prev = rng.integers(0, c, size=n).astype(np.int64)
+    xf = x.reshape(n, d)
+    w1, b1 = np.empty((d, h)), np.empty(h)
+    for j in range(h):
+        while True:
+            w, b = rng.standard_normal(d) / np.sqrt(d), rng.normal(0.0, 0.5)
+            a = xf @ w + b
+            if np.abs(a).min() >= KINK_MARGIN and (a > 0).any():
+                break
+        w1[:, j], b1[j] = w, b
+    hidden = np.maximum(xf @ w1 + b1, 0.0)
+    while True:
+        w2 = rng.standard_normal((h, c)) * 0.5 / np.sqrt(h)
+        b2 = rng.standard_normal(c) * 0.1
+        if _softmax(hidden @ w2 + b2)[np.arange(n), y].min() >= 0.1:
+            break
+    if p.get("onehot"):
+        y, y_prev = np.eye(c)[y], np.eye(c)[y_prev]
+    return {"x": x, "y": y, "x_prev": x_prev, "y_prev": y_prev,
+            "W1": w1, "b1": b1, "W2": w2, "b2": b2}
 
 
 # ----------------------------------------------------------------------------- translations
@@ -421,8 +461,7 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec(
         id="two_layer_net", title="Two-layer network (affine - relu - affine - softmax)",
         diff=("W1", "b1", "W2", "b2"),
-        generate=lambda rng, p: __import__(__name__.rpartition(".")[0] + "._netchecks",
-                                           fromlist=["_"]).gen_two_layer_net(rng, p),
+        generate=gen_two_layer_net,
         cases=(Case("initialisation", {"D": 40, "H": 30, "C": 20, "seeds": 4},
                     {"scale": 0.05}, role="init"),
                Case("parameters shared with the layers", {"N": 6, "D": 5, "H": 7, "C": 4},

@@ -17,8 +17,7 @@ import numpy as np
 
 from ._catalogue import Binding, Case, LayerSpec
 from ._executor import CallResult, Executor
-from ._numeric import (DirectionalResult, Localisation, compare_arrays, directional_check,
-                       localise)
+from ._numeric import Localisation, compare_arrays, directional_check, localise
 from . import _diagnose
 from ._report import CheckResult, LayerReport
 

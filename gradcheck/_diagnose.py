@@ -291,7 +291,7 @@ def _norm_hints(ctx: GradientContext) -> list[dict[str, Any]]:
 
 
 def _conv_hints(ctx: GradientContext) -> list[dict[str, Any]]:
-    a, n = ctx.analytic, ctx.numeric
+    a = ctx.analytic
     cfg = (ctx.case.config or {}) if ctx.case is not None else {}
     if ctx.layer == "maxpool" and ctx.name == "x" and a.ndim == 4:
         ph, pw, s = cfg.get("pool_height"), cfg.get("pool_width"), cfg.get("stride")

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ._catalogue import KINK_MARGIN, Case
+from ._catalogue import Case
 from ._checks import LayerChecker, _AbortLayer, _fmt, _shape, _Stop, _where
 from ._diagnose import constant_ratio
 from ._executor import CallResult
 from ._numeric import compare_arrays, directional_check, localise
-from ._report import CheckResult, LayerReport
+from ._report import LayerReport
 
 #: the parameters of the net and their shapes in terms of the config's dimensions
 SHAPES = {"W1": ("D", "H"), "b1": ("H",), "W2": ("H", "C"), "b2": ("C",)}
@@ -38,49 +38,6 @@ WEIGHTS = ("W1", "W2")
 BIASES = ("b1", "b2")
 #: statistical bounds are this many standard deviations wide (false alarm < 1e-6 per test)
 Z = 5.0
-
-
-# ----------------------------------------------------------------------------- inputs
-def _softmax(s: np.ndarray) -> np.ndarray:
-    z = np.exp(s - s.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
-def gen_two_layer_net(rng: np.random.Generator, p: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Data and explicit parameters on which the net is smooth for any probe.
-
-    Every hidden pre-activation ``x @ W1 + b1`` is at least KINK_MARGIN away from 0 (each hidden
-    unit is redrawn until it is) and active on at least one example; every correct-class
-    probability is at least 0.1 (so the book's ``log(p + 1e-7)`` changes the loss and its
-    gradient by less than 1e-6, relative). ``x_prev``/``y_prev`` are a second batch, used for
-    a call before the checked one (stale gradients).
-    """
-    n, h, c = int(p["N"]), int(p["H"]), int(p["C"])
-    in_shape = tuple(p["x"]) if "x" in p else (int(p["D"]),)
-    d = int(np.prod(in_shape))
-    x = rng.standard_normal((n,) + in_shape)
-    y = rng.integers(0, c, size=n).astype(np.int64)
-    x_prev = rng.standard_normal((n,) + in_shape)
-    y_prev = rng.integers(0, c, size=n).astype(np.int64)
-    xf = x.reshape(n, d)
-    w1, b1 = np.empty((d, h)), np.empty(h)
-    for j in range(h):
-        while True:
-            w, b = rng.standard_normal(d) / np.sqrt(d), rng.normal(0.0, 0.5)
-            a = xf @ w + b
-            if np.abs(a).min() >= KINK_MARGIN and (a > 0).any():
-                break
-        w1[:, j], b1[j] = w, b
-    hidden = np.maximum(xf @ w1 + b1, 0.0)
-    while True:
-        w2 = rng.standard_normal((h, c)) * 0.5 / np.sqrt(h)
-        b2 = rng.standard_normal(c) * 0.1
-        if _softmax(hidden @ w2 + b2)[np.arange(n), y].min() >= 0.1:
-            break
-    if p.get("onehot"):
-        y, y_prev = np.eye(c)[y], np.eye(c)[y_prev]
-    return {"x": x, "y": y, "x_prev": x_prev, "y_prev": y_prev,
-            "W1": w1, "b1": b1, "W2": w2, "b2": b2}
 
 
 def _same(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
@@ -367,8 +324,8 @@ class NetChecker(LayerChecker):
         if bad:
             self.add("init", "init:biases", "fail",
                      f"after {ctor}, " + "; ".join(bad) + ". Biases start at zero "
-                     f"(np.zeros(...)): the random weights already make the hidden units "
-                     f"different, and the catalogue's initialisation leaves the biases at 0.",
+                     "(np.zeros(...)): the random weights already make the hidden units "
+                     "different, and the catalogue's initialisation leaves the biases at 0.",
                      case)
         else:
             self.add("init", "init:biases", "pass", "b1 and b2 start at zero.", case)
@@ -658,9 +615,9 @@ class NetChecker(LayerChecker):
                         f"unit{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong[:5]))}: "
                         f"an indexing bug (a slice, loop bound or axis that misses or mixes "
                         f"units).", "some-units")
-        return (f"the chain rule through the layers: dscores -> (dW2, db2, dhidden) -> the ReLU "
-                f"mask -> (dW1, db1); check each layer (affine, relu, softmax_loss) on its own "
-                f"first.", "chain")
+        return ("the chain rule through the layers: dscores -> (dW2, db2, dhidden) -> the ReLU "
+                "mask -> (dW1, db1); check each layer (affine, relu, softmax_loss) on its own "
+                "first.", "chain")
 
     # ------------------------------------------------------------------ symmetry
     def run_symmetry(self, i: int, case: Case) -> None:

@@ -3,7 +3,6 @@ no cost for passing layers."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
