@@ -25,11 +25,13 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
                  f"{s.get('seed')}, isolation {s.get('isolation')}")
     for err in report.errors:
         where = f"{err.get('file')}:{err.get('line')}" if err.get("file") else ""
-        lines.append(_badge("error", colour) + f" {where} {err.get('type', '')}: "
-                     f"{err.get('message', '')}".rstrip())
+        level = "warn" if err.get("severity") == "warning" else "error"
+        note = (" (defines no layer of the catalogue; not counted)" if level == "warn" else "")
+        lines.append(_badge(level, colour) + f" {where} {err.get('type', '')}: "
+                     f"{err.get('message', '')}{note}".rstrip())
     if report.layers:
         lines.append("")
-        width = max(len(lr.layer) for lr in report.layers)
+        width = max([len("layer")] + [len(lr.layer) for lr in report.layers])
         lines.append(f"  {'layer'.ljust(width)}  status  checks  calls  time")
         for lr in report.layers:
             counts = {st: sum(1 for c in lr.checks if c.status == st) for st in
@@ -41,17 +43,27 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
                          f"{lr.duration:5.2f}s {extra}".rstrip())
     shown = False
     for lr in report.layers:
+        groups: dict[tuple[str, str], list] = {}
         for c in lr.checks:
-            if c.status in ("fail", "error") or (verbose and c.status == "warn") or (
-                    c.status == "warn" and c.config == "default"):
-                if not shown:
-                    lines.append("")
-                    shown = True
+            if c.status in ("fail", "error") or (c.status == "warn" and (
+                    verbose or c.config == "default")):
+                groups.setdefault((c.name, c.status), []).append(c)
+        for same in groups.values():
+            if not shown:
+                lines.append("")
+                shown = True
+            # the same check failing in several configurations: the first in full, then
+            # where else (every one in full with --verbose)
+            for k, c in enumerate(same if verbose else same[:1]):
                 where = "" if c.config == "default" else f" [{c.config}]"
                 lines.append(f"{_badge(c.status, colour)} {lr.layer} {c.kind}{where}: "
                              f"{c.message}")
-                for hint in c.details.get("hints", []) if isinstance(c.details, dict) else []:
+                hints = c.details.get("hints", []) if isinstance(c.details, dict) else []
+                for hint in hints[1:] if "Likely cause" in c.message else hints:
                     lines.append(f"      hint: {hint.get('message', '')}")
+            if len(same) > 1 and not verbose:
+                lines.append(f"      also {'fails' if same[0].status == 'fail' else 'in'} "
+                             f"with: " + "; ".join(c.config for c in same[1:]))
         lines += _layer_extras(lr)
     out = report.output or {}
     for stream in ("stdout", "stderr"):
