@@ -608,10 +608,20 @@ class ProcessExecutor:
 
         def fail(kind: str, message: str) -> LoadResult:
             self._kill()
+            module = where["module"]
+            file = None
+            if module:
+                base = self._root_in_copy if os.path.isdir(self._root_in_copy) else \
+                    os.path.dirname(self._root_in_copy)
+                parts = module.split(".")
+                for cand in (os.path.join(*parts) + ".py",
+                             os.path.join(*parts, "__init__.py"), *parts[1:2]):
+                    if cand and os.path.isfile(os.path.join(base, cand)):
+                        file = cand
+                        break
             return LoadResult(modules=[], errors=[{"kind": "load", "type": kind,
-                                                   "module": where["module"] or "?",
-                                                   "file": None, "line": None,
-                                                   "message": message}])
+                                                   "module": module or "?", "file": file,
+                                                   "line": None, "message": message}])
 
         self._spawn()
         try:
@@ -704,14 +714,12 @@ class ProcessExecutor:
                                arrays={}) for j, _ in batch]
         if not self._alive() or not self._loaded:
             self._kill()
-            t0 = time.monotonic()
             res = self._start(self._names, min(self.load_timeout, max(self._left(), 0.001)))
             if not self._loaded:
                 msg = res.errors[0]["message"] if res.errors else "unknown failure"
                 return [self._fatal(self._where(j), "call", "SandboxError",
                                     f"could not restart the submission after an earlier "
                                     f"fault: {msg}") for j, _ in batch]
-            del t0
         payload: list[tuple[str, bytes]] = []
         items = []
         for k, (job, arrays) in enumerate(batch):

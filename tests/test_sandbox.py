@@ -227,6 +227,7 @@ def test_hostile_at_import_is_a_load_error(tmp_path, guard, prelude, expect):
     assert r.status == "error" and r.exit_code == 2
     text = json.dumps(r.to_dict()["errors"])
     assert expect in text, text
+    assert r.to_dict()["errors"][0].get("file") == "layers.py"
 
 
 def test_import_failure_in_a_helper_module_keeps_the_layers(tmp_path, guard, marker):
