@@ -19,7 +19,7 @@ from ._executor import CountingExecutor, Executor, InProcessExecutor
 from ._report import CheckResult, LayerReport, Report
 
 ISOLATIONS = ("process", "none")
-DEFAULT_ISOLATION = "none"
+DEFAULT_ISOLATION = "process"
 
 ExecutorFactory = Callable[[str], Executor]
 

@@ -297,6 +297,21 @@ def _fmt_s(t: float) -> str:
 
 
 # ----------------------------------------------------------------------------- the executor
+def _hidden_dirs() -> list[str]:
+    """Directories the child must not read: the checker and the reference layers.
+
+    Importing them is blocked by a meta-path finder; hiding them under an empty tmpfs (in the
+    child's own mount namespace) also stops reading them by file path, so a submission cannot
+    delegate to the reference implementation.
+    """
+    import gradcheck
+    import gradcheck.reference
+
+    dirs = {os.path.dirname(os.path.abspath(gradcheck.__file__)),
+            os.path.dirname(os.path.abspath(gradcheck.reference.__file__))}
+    return sorted(dirs)
+
+
 class ProcessExecutor:
     """Runs a submission in a sandboxed child process (see the module doc and
     ``docs/sandbox.md``).
@@ -411,7 +426,8 @@ class ProcessExecutor:
         cfg = {"req_fd": req_r, "rep_fd": rep_w, "life_fd": life_r, "modes": modes,
                "uid": self.uid, "gid": self.gid, "scratch": self._scratch,
                "workdir": self._workdir, "root": self._root_in_copy, "runner": _RUNNER_PATH,
-               "limits": limits, "expose": expose, "progress_fd": prog}
+               "limits": limits, "expose": expose, "progress_fd": prog,
+               "hide": _hidden_dirs()}
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "HOME": os.path.join(self._scratch or "", "home"),
                "TMPDIR": os.path.join(self._scratch or "", "tmp"),

@@ -372,6 +372,16 @@ def worker(cfg: dict, mode: str) -> None:
     spec = importlib.util.spec_from_file_location("_gc_sandbox_runner", cfg["runner"])
     rmod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rmod)
+    if mode in ("pidns", "userns"):
+        # the checker's and the reference's folders become empty in this namespace: submitted
+        # code can neither import nor read them (the runner is loaded already)
+        for d in cfg.get("hide", []):
+            try:
+                _check(_libc().mount(b"tmpfs", d.encode(), b"tmpfs",
+                                     MS_NOSUID | MS_NODEV | MS_NOEXEC, b"mode=0555,size=64k"),
+                       f"hide {d}")
+            except OSError:
+                pass
     uid, gid = cfg.get("uid"), cfg.get("gid")
     nproc = lim.get("nproc")
     if nproc is not None:

@@ -767,3 +767,38 @@ def _run_as_nobody(tmp_path: Path, marker: str, mode: str, repo: Path) -> None:
     assert res["mode"] == ("session" if mode == "session" else res["mode"])
     time.sleep(0.2)
     assert survivors(marker) == []
+
+
+@pytest.mark.skipif(not IS_ROOT and not os.path.exists("/proc/self/ns/user"),
+                    reason="hiding folders needs a mount namespace")
+def test_reference_sources_cannot_be_read_by_path(tmp_path, guard):
+    """Importing gradcheck is blocked; reading the reference's files by path must fail too,
+    so a submission cannot delegate its buggy sigmoid to the reference implementation."""
+    import gradcheck.reference.cs231n as ref
+
+    layers_py = os.path.join(os.path.dirname(ref.__file__), "layers.py")
+    prelude = f"""
+        import importlib.util
+        try:
+            spec = importlib.util.spec_from_file_location("stolen", {layers_py!r})
+            stolen = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(stolen)
+            print("REFERENCE READ")
+        except Exception as exc:
+            stolen = None
+            print("REFERENCE HIDDEN", type(exc).__name__)
+        """
+    # redefines the buggy sigmoid to delegate to the reference when it can be read
+    hostile = textwrap.dedent("""
+        _buggy_forward, _buggy_backward = sigmoid_forward, sigmoid_backward
+        def sigmoid_forward(x):
+            return (stolen.sigmoid_forward if stolen else _buggy_forward)(x)
+        def sigmoid_backward(dout, cache):
+            return (stolen.sigmoid_backward if stolen else _buggy_backward)(dout, cache)
+        def tanh_forward(x):
+            return np.tanh(x), np.tanh(x)
+        """)
+    d = make(tmp_path, hostile, prelude=prelude)
+    r, _ = run(d)
+    assert "REFERENCE HIDDEN" in r.output["stdout"], r.output
+    assert_honest(r, hostile_status=("pass",))
