@@ -258,6 +258,9 @@ def _clean_error(e: Any) -> dict[str, Any]:
     line = e.get("line")
     out["line"] = line if type(line) is int else None
     out.setdefault("file", None)
+    defines = e.get("defines")
+    if isinstance(defines, list):  # names the failed module would have defined
+        out["defines"] = [_text(n, 100) for n in defines[:500] if isinstance(n, str)]
     return out
 
 
@@ -390,11 +393,17 @@ class ProcessExecutor:
             shutil.copyfile(src, os.path.join(sub, os.path.basename(self.path)))
             self._root_in_copy = os.path.join(sub, os.path.basename(self.path))
         else:
-            err = _copy_tree(src, sub)
+            # keep the folder's own name: a package folder imports itself by it
+            # (``from cs231n.layers import *``)
+            name = os.path.basename(os.path.normpath(self.path)) or "submission"
+            dst = os.path.join(sub, name)
+            os.mkdir(dst, 0o700)
+            err = _copy_tree(src, dst)
             if err is not None:
                 return err
-            self._root_in_copy = sub
-        self._workdir = sub
+            self._root_in_copy = dst
+        # the submission runs in (its copy of) its own folder, as a student's code expects
+        self._workdir = self._root_in_copy if os.path.isdir(self._root_in_copy) else sub
         if self.uid is not None:
             for dirpath, dirnames, filenames in os.walk(scratch):
                 for name in dirnames + filenames:
