@@ -239,13 +239,17 @@ def _prepare_mounts(cfg: dict) -> list[str]:
     libc = _libc()
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     scratch = cfg["scratch"]
-    tmp_keep = {d: [] for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d)}
-    for d in tmp_keep:
-        if scratch.startswith(d + "/"):
-            tmp_keep[d].append(scratch[len(d) + 1:].split("/")[0])
+    tmp_keep: dict[str, set[str]] = {d: set() for d in ("/tmp", "/var/tmp", "/dev/shm")
+                                     if os.path.isdir(d)}
+    # keep the scratch space, and the interpreter's own folders when they live in a temporary
+    # directory (a virtual environment made under /tmp, as CI jobs do)
+    for path in [scratch] + list(cfg.get("expose", [])):
+        for d, keep in tmp_keep.items():
+            if path.startswith(d + "/"):
+                keep.add(path[len(d) + 1:].split("/")[0])
     for d, keep in tmp_keep.items():
         try:
-            _overmount(libc, d, keep, "1777")
+            _overmount(libc, d, sorted(keep), "1777")
             done.append(d)
         except OSError as exc:
             done.append(f"{d} failed: {exc}")
