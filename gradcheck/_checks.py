@@ -518,12 +518,7 @@ class LayerChecker:
             return
         result = directional_check(objective, arrays[name], analytic, rng,
                                    directions=self.settings.directions, rtol=rtol)
-        details: dict[str, Any] = {
-            "directions": len(result.probes), "step": result.step, "calls": result.calls,
-            "redraws": result.redraws, "seed": self.settings.seed,
-            "probes": [{"numeric": p.numeric, "analytic": p.analytic, "error": p.error,
-                        "tolerance": p.tolerance} for p in result.probes],
-        }
+        details: dict[str, Any] = result.details(self.settings.seed)
         if not result.probes:
             self.add("gradient", f"gradient:{gname}", "error",
                      f"could not evaluate the numerical derivative of the forward pass with "

@@ -507,11 +507,7 @@ class NetChecker(LayerChecker):
         rtol = self.spec.rtol(self.profile, "grad") * self.settings.grad_rtol_scale
         result = directional_check(objective, data[k], g, rng,
                                    directions=self.settings.directions, rtol=rtol)
-        details: dict[str, Any] = {
-            "directions": len(result.probes), "step": result.step, "calls": result.calls,
-            "redraws": result.redraws, "seed": self.settings.seed,
-            "probes": [{"numeric": p.numeric, "analytic": p.analytic, "error": p.error,
-                        "tolerance": p.tolerance} for p in result.probes]}
+        details: dict[str, Any] = result.details(self.settings.seed)
         if not result.probes:
             self.add("gradient", name, "error",
                      f"could not evaluate numerical derivatives of the loss with respect to "

@@ -69,6 +69,13 @@ class DirectionalResult:
     failed_calls: int = 0
     redraws: int = 0
 
+    def details(self, seed: int) -> dict:
+        """What the report records of the probes (JSON-ready)."""
+        return {"directions": len(self.probes), "step": self.step, "calls": self.calls,
+                "redraws": self.redraws, "seed": seed,
+                "probes": [{"numeric": p.numeric, "analytic": p.analytic, "error": p.error,
+                            "tolerance": p.tolerance} for p in self.probes]}
+
     @property
     def passed(self) -> bool:
         return bool(self.probes) and all(p.error <= p.tolerance for p in self.probes)
