@@ -10,11 +10,12 @@ import importlib
 import os
 import pkgutil
 import time
+import traceback
 from typing import Any, Callable, Iterable
 
 from . import _catalogue as cat
 from ._checks import LayerChecker, Settings
-from ._errors import UsageError
+from ._errors import SandboxError, UsageError
 from ._executor import CountingExecutor, Executor, InProcessExecutor
 from ._report import CheckResult, LayerReport, Report
 
@@ -194,13 +195,35 @@ def _check_profile(profile: str, student: Executor, found: dict[str, Any], setti
                 continue
         cls = _resolve_checker(spec.checker)
         checker = cls(spec, profile, student, reference, found, settings, index)
-        out.append(checker.run())
+        try:
+            out.append(checker.run())
+        except SandboxError:
+            raise  # the machinery itself failed: not a verdict on this layer
+        except Exception as exc:  # noqa: BLE001 - a report must always be written
+            out.append(_internal_error(spec, profile, exc))
+            continue
         if counterexample and out[-1].status == "fail":
             from ._counterexample import DEFAULT_BUDGET, search_for  # noqa: PLC0415
 
             budget = DEFAULT_BUDGET if counterexample is True else float(counterexample)
-            out[-1].counterexample = search_for(checker, out[-1], budget=budget)
+            try:
+                out[-1].counterexample = search_for(checker, out[-1], budget=budget)
+            except SandboxError:
+                raise
+            except Exception:  # noqa: BLE001 - the verdict stands without a counterexample
+                out[-1].counterexample = None
     return out
+
+
+def _internal_error(spec: cat.LayerSpec, profile: str, exc: Exception) -> LayerReport:
+    """A bug in gradcheck itself while checking a layer: an error that says so."""
+    msg = (f"gradcheck could not finish checking this layer: an internal error "
+           f"({type(exc).__name__}: {str(exc)[:300]}). This is not a verdict on your code; "
+           f"please report it with the submission.")
+    check = CheckResult(kind="signature", name="internal", status="error", message=msg,
+                        details={"traceback": traceback.format_exc()[-4000:]})
+    return LayerReport(layer=spec.id, status="error", message=msg,
+                       names=list(spec.bindings[profile].names), checks=[check])
 
 
 def _resolve_checker(checker: Any) -> Any:

@@ -8,10 +8,10 @@ import sys
 import click
 
 from . import _catalogue as cat
-from ._core import DEFAULT_ISOLATION, ISOLATIONS, check_submission
-from ._errors import GradcheckError
+from ._core import DEFAULT_ISOLATION, ISOLATIONS, _version, check_submission
+from ._errors import GradcheckError, UsageError
 from ._render import render_text
-from ._report import schema, validate
+from ._report import Report, schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,9 +51,19 @@ def run(path: str, profile: str, fmt: str, output: str | None, seed: int,
         report = check_submission(path, profile=profile, seed=seed,
                                   layers=list(layers) or None, isolation=isolation,
                                   limits=limits)
-    except GradcheckError as exc:
+    except UsageError as exc:
         click.echo(f"gradcheck: {exc.message}", err=True)
         sys.exit(exc.exit_code)
+    except GradcheckError as exc:
+        # the checker could not run at all (e.g. the sandbox could not start): still one
+        # report, saying so, so that machines reading --format json always get a document
+        click.echo(f"gradcheck: {exc.message}", err=True)
+        report = Report(submission=path, profile=None,
+                        settings={"seed": seed, "profile": profile, "isolation": isolation,
+                                  "tolerances": {}},
+                        errors=[{"kind": "checker", "type": type(exc).__name__,
+                                 "severity": "error", "message": exc.message}],
+                        tool_version=_version())
     if fmt == "html":
         from ._html import render_html  # noqa: PLC0415
 

@@ -114,3 +114,18 @@ def test_schema_command_prints_the_schema(runner):
     assert schema["title"] == "gradcheck report"
     assert {"schema_version", "tool", "settings", "status", "summary", "layers",
             "errors"} <= set(schema["required"])
+
+
+def test_a_checker_failure_still_prints_one_valid_json_report(runner, monkeypatch):
+    from gradcheck import SandboxError
+    from gradcheck import cli
+
+    def no_sandbox(*args, **kwargs):
+        raise SandboxError("the sandbox child could not start: operation not permitted")
+
+    monkeypatch.setattr(cli, "check_submission", no_sandbox)
+    res = runner.invoke(main, ["run", reference_path("cs231n"), "--format", "json"])
+    assert res.exit_code == 2
+    doc = json.loads(res.stdout)
+    validate(doc)
+    assert doc["status"] == "error" and "could not start" in doc["errors"][0]["message"]

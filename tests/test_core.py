@@ -382,3 +382,22 @@ def test_a_lone_two_layer_net_is_attributed_by_its_argument_names(tmp_path, args
                 raise NotImplementedError
     """, name="net.py")
     assert check_submission(d).profile == profile
+
+
+def test_an_internal_error_is_contained_to_its_layer(monkeypatch):
+    """A bug in a check must not crash the run: that layer is an error saying so, the other
+    layers are still graded and the report is valid."""
+    from gradcheck import _checks
+
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("simulated checker bug")
+
+    monkeypatch.setattr(_checks.LayerChecker, "check_statistics", broken)
+    report = check_submission(reference_path("cs231n"), layers=["relu", "dropout"],
+                              isolation="none")
+    assert report.layer("relu").status == "pass"
+    dropout = report.layer("dropout")
+    assert dropout.status == "error" and "internal error" in dropout.message
+    assert "not a verdict on your code" in dropout.checks[0].message
+    assert report.exit_code == 1
+    validate(report.to_dict())
