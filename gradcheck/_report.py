@@ -127,24 +127,24 @@ class Report:
 
     @property
     def status(self) -> str:
-        """``error`` when something that matters could not be loaded or nothing was checked.
+        """``error``: nothing could be loaded or checked at all (exit 2); ``fail``: some check
+        failed or errored, or a module defining catalogue layers failed to import (exit 1);
+        ``pass`` otherwise (exit 0).
 
-        An import failure matters when the failed module defines catalogue names (or nothing
-        loaded at all); a helper module that needs an unavailable package (a compiled
-        extension, matplotlib) is listed with severity ``warning`` and does not change it.
+        A helper module that needs an unavailable package (a compiled extension, matplotlib)
+        and defines no layer is listed with severity ``warning`` and changes nothing.
         """
-        if not self.checked or any(e.get("severity", "error") == "error" for e in self.errors):
+        if not self.checked:
             return "error"
-        if any(lr.status in ("fail", "error") for lr in self.layers):
+        if any(lr.status in ("fail", "error") for lr in self.layers) or any(
+                e.get("severity", "error") == "error" for e in self.errors):
             return "fail"
         return "pass"
 
     @property
     def exit_code(self) -> int:
         """0 all passed; 1 a check failed or errored; 2 nothing could be loaded or checked."""
-        if not self.checked:
-            return 2
-        return 0 if self.status == "pass" else 1
+        return {"pass": 0, "fail": 1, "error": 2}[self.status]
 
     def summary(self) -> dict[str, Any]:
         checks = {s: 0 for s in CHECK_STATUSES}

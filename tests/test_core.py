@@ -319,7 +319,7 @@ def test_layers_in_a_module_that_fails_to_import_are_errors_not_skips(tmp_path):
     relu = report.layer("relu")
     assert relu.status == "error" and "more.py" in relu.message
     assert "ModuleNotFoundError" in relu.message
-    assert report.status == "error" and report.exit_code == 1
+    assert report.status == "fail" and report.exit_code == 1
     assert report.errors[0]["severity"] == "error" and report.errors[0]["layers"] == [
         "relu_forward"]
     validate(report.to_dict())
