@@ -41,7 +41,8 @@ from ._errors import SandboxError
 CHILD_PATH = wire.__file__
 JSON_CAP = 4 << 20                     # one message's JSON part
 ARRAY_CAP = MAX_ELEMENTS * 8 + 65536   # one .npy payload
-MESSAGE_CAP = 512 << 20                # all payloads of one message together
+REPLY_CAP = 64 << 20                   # all payloads of one reply together (default)
+MESSAGE_CAP = REPLY_CAP                # (old name)
 MAX_ARRAYS = 256                       # arrays in one message
 BATCH = 64                             # jobs per request
 COPY_CAP = 256 << 20                   # bytes of a submission copied into the scratch dir
@@ -116,9 +117,12 @@ def decode_npy(data: bytes | memoryview) -> np.ndarray:
         raise ProtocolError(f"array of {count} elements is over the cap of {MAX_ELEMENTS}")
     if len(data) - offset != count * dtype.itemsize:
         raise ProtocolError("array payload size does not match its header")
-    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-    arr = flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
-    return np.array(arr, copy=True, order="C")
+    try:
+        flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+        arr = flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+        return np.array(arr, copy=True, order="C")
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError(f"malformed array ({type(exc).__name__})") from None
 
 
 def encode_npy(arr: np.ndarray) -> bytes:
@@ -131,57 +135,104 @@ def encode_npy(arr: np.ndarray) -> bytes:
 
 class MessageReader:
     """Incremental parser of the child's messages. Caps are checked on the declared
-    lengths, as soon as they arrive, before waiting for (or holding) the payload."""
+    lengths, as soon as they arrive, before waiting for (or holding) the payload; each array
+    payload is read into one buffer of exactly its declared size (no further copies).
 
-    def __init__(self) -> None:
-        self.buf = bytearray()
+    Any failure to parse or to interpret a message (malformed or deeply nested JSON, wrong
+    types, caps) is a :class:`ProtocolError`; after one the reader is reset (its buffer is
+    dropped), and the executor kills the child: nothing of a broken stream is ever reused.
+    """
+
+    def __init__(self, reply_cap: int | None = None) -> None:
+        self.reply_cap = MESSAGE_CAP if reply_cap is None else int(reply_cap)
+        self.reset()
+
+    def reset(self) -> None:
+        self.buf = bytearray()          # bytes not yet parsed (headers, lengths, payload)
+        self._obj: dict | None = None   # the current message's JSON, once parsed
+        self._names: list[str] = []
+        self._arrays: dict[str, bytearray] = {}
+        self._target: bytearray | None = None
+        self._filled = 0
+        self._total = 0
 
     def feed(self, data: bytes) -> None:
         self.buf += data
 
-    def next(self) -> tuple[dict, dict[str, bytes]] | None:
+    def pending(self) -> int:
+        """Bytes held that are not part of a declared array payload (for the size cap)."""
+        return len(self.buf)
+
+    def next(self) -> tuple[dict, dict[str, bytearray]] | None:
+        try:
+            return self._next()
+        except ProtocolError:
+            self.reset()
+            raise
+        except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, anything
+            self.reset()
+            raise ProtocolError(f"malformed message ({type(exc).__name__})") from None
+
+    def _next(self) -> tuple[dict, dict[str, bytearray]] | None:
         import json
 
         buf = self.buf
-        if len(buf) < wire.HEAD.size:
-            if buf and not wire.MAGIC.startswith(bytes(buf[:4])):
+        if self._obj is None:
+            if len(buf) < wire.HEAD.size:
+                if buf and not wire.MAGIC.startswith(bytes(buf[:4])):
+                    raise ProtocolError("bad message framing")
+                return None
+            magic, jlen = wire.HEAD.unpack_from(buf, 0)
+            if magic != wire.MAGIC:
                 raise ProtocolError("bad message framing")
-            return None
-        magic, jlen = wire.HEAD.unpack_from(buf, 0)
-        if magic != wire.MAGIC:
-            raise ProtocolError("bad message framing")
-        if jlen > JSON_CAP:
-            raise ProtocolError(f"message header of {jlen} bytes is over the cap")
-        pos = wire.HEAD.size
-        if len(buf) < pos + jlen:
-            return None
-        try:
-            obj = json.loads(bytes(buf[pos:pos + jlen]).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ProtocolError("message header is not JSON") from None
-        if not isinstance(obj, dict):
-            raise ProtocolError("message header is not an object")
-        names = obj.get("arrays", [])
-        if not isinstance(names, list) or len(names) > MAX_ARRAYS or \
-                not all(isinstance(n, str) and len(n) < 200 for n in names):
-            raise ProtocolError("malformed array list")
-        pos += jlen
-        total = 0
-        spans = []
-        for name in names:
-            if len(buf) < pos + wire.ALEN.size:
+            if jlen > JSON_CAP:
+                raise ProtocolError(f"message header of {jlen} bytes is over the cap")
+            pos = wire.HEAD.size
+            if len(buf) < pos + jlen:
                 return None
-            (alen,) = wire.ALEN.unpack_from(buf, pos)
-            total += alen
-            if alen > ARRAY_CAP or total > MESSAGE_CAP:
-                raise ProtocolError(f"array {name!r} of {alen} bytes is over the cap")
-            pos += wire.ALEN.size
-            if len(buf) < pos + alen:
+            try:
+                obj = json.loads(bytes(buf[pos:pos + jlen]).decode("utf-8"))
+            except RecursionError:
+                raise ProtocolError("message header is nested too deeply") from None
+            except (UnicodeDecodeError, ValueError):
+                raise ProtocolError("message header is not JSON") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
+                raise ProtocolError("message header is not an object with a type")
+            names = obj.get("arrays", [])
+            if not isinstance(names, list) or len(names) > MAX_ARRAYS or \
+                    not all(isinstance(n, str) and len(n) < 200 for n in names):
+                raise ProtocolError("malformed array list")
+            if len(set(names)) != len(names):
+                raise ProtocolError("duplicate array names")
+            del buf[:pos + jlen]
+            self._obj, self._names, self._arrays, self._total = obj, names, {}, 0
+        while len(self._arrays) < len(self._names):
+            name = self._names[len(self._arrays)]
+            if self._target is None:
+                if len(buf) < wire.ALEN.size:
+                    return None
+                (alen,) = wire.ALEN.unpack_from(buf, 0)
+                self._total += alen
+                if alen > ARRAY_CAP:
+                    raise ProtocolError(f"array {name!r} of {alen} bytes is over the cap")
+                if self._total > self.reply_cap:
+                    raise ProtocolError(f"reply of over {self._total} bytes is over the cap "
+                                        f"of {self.reply_cap} bytes per reply")
+                del buf[:wire.ALEN.size]
+                self._target, self._filled = bytearray(alen), 0
+            target = self._target
+            n = min(len(buf), len(target) - self._filled)
+            if n:
+                with memoryview(buf) as view:
+                    target[self._filled:self._filled + n] = view[:n]
+                del buf[:n]
+                self._filled += n
+            if self._filled < len(target):
                 return None
-            spans.append((name, pos, alen))
-            pos += alen
-        arrays = {name: bytes(buf[p:p + n]) for name, p, n in spans}
-        del buf[:pos]
+            self._arrays[name] = target
+            self._target = None
+        obj, arrays = self._obj, self._arrays
+        self._obj, self._names, self._arrays = None, [], {}
         return obj, arrays
 
 
@@ -295,6 +346,51 @@ def _clean_found(found: Any) -> dict[str, Any]:
     return out
 
 
+def _check_pid_message(obj: dict[str, Any]) -> tuple[int, str, list[str]]:
+    """The keeper's first message: the worker's pid, the mode in force, set-up notes."""
+    pid, mode, notes = obj.get("pid"), obj.get("mode"), obj.get("notes", [])
+    if type(pid) is not int or not 0 < pid < 1 << 31:
+        raise ProtocolError("expected the worker's pid")
+    if mode not in ("pidns", "userns", "session"):
+        raise ProtocolError("unknown sandbox mode")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ProtocolError("malformed set-up notes")
+    return pid, mode, [_text(n, 300) for n in notes[:20]]
+
+
+def _check_loaded_message(obj: dict[str, Any]) -> LoadResult:
+    """The worker's load result, checked field by field (any other shape is a ProtocolError)."""
+    modules, errors, found = obj.get("modules"), obj.get("errors"), obj.get("found")
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise ProtocolError("malformed module list in the load result")
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        raise ProtocolError("malformed error list in the load result")
+    if not isinstance(found, dict):
+        raise ProtocolError("malformed list of found names in the load result")
+    try:
+        return LoadResult(modules=[_text(m, 200) for m in modules[:10000]],
+                          errors=[_clean_error(e) for e in errors[:100]],
+                          found=_clean_found(found))
+    except Exception as exc:  # noqa: BLE001 - e.g. RecursionError in str() of nested values
+        raise ProtocolError(f"malformed load result ({type(exc).__name__})") from None
+
+
+def _check_result(obj: dict[str, Any], k: int, raw: dict[str, bytearray]) -> CallResult:
+    """One call's reply: the message, its arrays decoded (each buffer dropped once decoded)
+    and its description rebuilt; any malformation is a ProtocolError."""
+    if obj.get("t") != "result" or type(obj.get("i")) is not int or obj["i"] != k:
+        raise ProtocolError("unexpected message")
+    if not isinstance(obj.get("meta"), dict):
+        raise ProtocolError("malformed call description")
+    arrays: dict[str, np.ndarray] = {}
+    for key in list(raw):
+        arrays[key] = decode_npy(raw.pop(key))
+    try:
+        return sanitize(clean_meta(obj["meta"], arrays), arrays)
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError(f"malformed call description ({type(exc).__name__})") from None
+
+
 def _fmt_s(t: float) -> str:
     return f"{t:g}"
 
@@ -334,7 +430,7 @@ class ProcessExecutor:
                  cpu_seconds: int | None = None, file_size_mb: int | None = 16,
                  max_processes: int | None = 64, output_cap: int = 65536,
                  mode: str = "auto", uid: int = 65534, gid: int = 65534,
-                 grace: float = GRACE) -> None:
+                 grace: float = GRACE, reply_cap_mb: int = REPLY_CAP >> 20) -> None:
         if mode not in ("auto", "namespace", "session"):
             raise SandboxError(f"unknown sandbox mode {mode!r}")
         self.path = os.path.abspath(os.fspath(path))
@@ -347,6 +443,7 @@ class ProcessExecutor:
         self.file_size_mb = file_size_mb
         self.max_processes = max_processes
         self.grace = grace
+        self.reply_cap = max(1, int(reply_cap_mb)) << 20
         self.requested_mode = mode
         self.root = os.geteuid() == 0
         self.uid, self.gid = (uid, gid) if self.root else (None, None)
@@ -365,7 +462,7 @@ class ProcessExecutor:
         self._fds: dict[str, int] = {}
         self._pidfd: int | None = None
         self._wpid: int | None = None
-        self._reader = MessageReader()
+        self._reader = MessageReader(self.reply_cap)
         self._loaded = False
         _LIVE.add(self)
 
@@ -458,7 +555,7 @@ class ProcessExecutor:
             os.set_blocking(fd, False)
         self._fds = {"req": req_w, "rep": rep_r, "life": life_w, "out": out_r, "err": err_r,
                      "progress": prog}
-        self._reader = MessageReader()
+        self._reader = MessageReader(self.reply_cap)
         self._wpid = None
         self._pidfd = None
         self.spawns += 1
@@ -506,6 +603,7 @@ class ProcessExecutor:
         if self._pidfd is not None:
             os.close(self._pidfd)
         self._fds, self._pidfd, self._proc, self._loaded = {}, None, None, False
+        self._reader.reset()  # nothing of a dead (or lying) child's stream is reused
 
     def _wait_proc(self, timeout: float) -> bool:
         end = time.monotonic() + timeout
@@ -613,7 +711,8 @@ class ProcessExecutor:
                 if not b:
                     raise _ChildGone
                 self._reader.feed(b)
-                if len(self._reader.buf) > MESSAGE_CAP + JSON_CAP + 1024:
+                if self._reader.pending() > JSON_CAP + (4 << 20):
+                    self._reader.reset()
                     raise ProtocolError("reply over the size cap")
             elif self._proc.poll() is not None and not ready:
                 raise _ChildGone
@@ -650,28 +749,19 @@ class ProcessExecutor:
 
         self._spawn()
         try:
-            obj, _ = self._recv(deadline)
-            if obj.get("t") != "pid" or type(obj.get("pid")) is not int:
-                raise ProtocolError("expected the worker's pid")
-            self._wpid = obj["pid"]
-            self.mode = obj.get("mode") if obj.get("mode") in ("pidns", "userns", "session") \
-                else "session"
-            self.notes = [_text(n, 300) for n in obj.get("notes", [])][:20] \
-                if isinstance(obj.get("notes"), list) else []
+            obj = self._recv_kind(deadline, "pid")
+            self._wpid, self.mode, self.notes = _check_pid_message(obj)
             try:
                 self._pidfd = os.pidfd_open(self._wpid)
             except (AttributeError, OSError):
                 self._pidfd = None
-            obj, _ = self._recv(deadline)
-            if obj.get("t") == "setup_error":
+            obj = self._recv_kind(deadline, "ready", "setup_error")
+            if obj["t"] == "setup_error":
                 raise SandboxError("the sandbox child could not set up: "
                                    + _text(obj.get("message"), 500))
-            if obj.get("t") != "ready":
-                raise ProtocolError("expected ready")
             self._send(wire.pack({"t": "load", "names": list(names)}), deadline)
-            obj, _ = self._recv(deadline)
-            if obj.get("t") != "loaded":
-                raise ProtocolError("expected the load result")
+            obj = self._recv_kind(deadline, "loaded")
+            result = _check_loaded_message(obj)
         except _Timeout:
             what = f"while importing {importing()}" if importing() else \
                 "while starting the submission's process"
@@ -686,11 +776,15 @@ class ProcessExecutor:
                                          f"while loading: {exc}")
         finally:
             self._used += time.monotonic() - t0
-        modules = [_text(m, 200) for m in obj.get("modules", []) if isinstance(m, str)]
-        errors = [_clean_error(e) for e in obj.get("errors", [])][:100] \
-            if isinstance(obj.get("errors"), list) else []
         self._loaded = True
-        return LoadResult(modules=modules, errors=errors, found=_clean_found(obj.get("found")))
+        return result
+
+    def _recv_kind(self, deadline: float, *kinds: str) -> dict[str, Any]:
+        """The next message, which must be of one of ``kinds`` and carry no arrays."""
+        obj, raw = self._recv(deadline)
+        if obj.get("t") not in kinds or raw:
+            raise ProtocolError(f"expected a {' or '.join(kinds)} message")
+        return obj
 
     def load(self, names: list[str]) -> LoadResult:
         with self._lock:
@@ -798,22 +892,15 @@ class ProcessExecutor:
                         f"{current['where']}: {exc}"))
                     restart = True
                     break
-                if obj.get("t") != "result" or obj.get("i") != k:
-                    results.append(self._fatal(current["where"], current["phase"],
-                                               "ProtocolError",
-                                               "the submission's process sent an unexpected "
-                                               f"message in {current['where']}"))
-                    restart = True
-                    break
                 try:
-                    arrays = {key: decode_npy(data) for key, data in raw.items()}
+                    res = _check_result(obj, k, raw)
                 except ProtocolError as exc:
                     results.append(self._fatal(
                         current["where"], current["phase"], "ProtocolError",
-                        f"{current['where']} returned an array that was refused: {exc}"))
+                        f"the submission's process sent an invalid reply in "
+                        f"{current['where']}: {exc}"))
                     restart = True
                     break
-                res = sanitize(clean_meta(obj.get("meta"), arrays), arrays)
                 err = res.error
                 if err and err.get("type") == "SystemExit":
                     err["fatal"] = True
