@@ -86,8 +86,12 @@ class LayerChecker:
         ss = np.random.SeedSequence([self.settings.seed, self.index, case_index, 7])
         return int(ss.generate_state(1)[0])
 
-    def job(self, config: dict[str, Any], seed: int, backward: bool | int) -> dict[str, Any]:
-        return {"plan": self.b.plan, "config": config, "seed": seed, "backward": backward}
+    def job(self, config: dict[str, Any], seed: int, backward: bool | int,
+            options: dict[str, Any] | None = None) -> dict[str, Any]:
+        job = {"plan": self.b.plan, "config": config, "seed": seed, "backward": backward}
+        if options:
+            job["options"] = options
+        return job
 
     def _student(self, job: dict[str, Any], arrays: dict[str, np.ndarray]) -> CallResult:
         self.calls += 1
@@ -251,7 +255,13 @@ class LayerChecker:
             backward = 2  # also run backward a second time on the same cache (purity)
             if dout is not None:
                 call_arrays = dict(call_arrays, dout2=dout.copy())
-        res = self._student(self.job(config, seed, backward), call_arrays)
+        options = None
+        if case.role == "statistics":
+            # forward a second time on the same object / a fresh param dict, the random state
+            # advanced: a fresh mask must be drawn (a cs231n seed key changes with it)
+            options = {"repeat_forward": ({"seed": (config["seed"] + 1) % (2**31)}
+                                          if "seed" in config else {})}
+        res = self._student(self.job(config, seed, backward, options), call_arrays)
         call_arrays.pop("dout2", None)
         if res.error:
             phase = res.error.get("phase")
@@ -264,7 +274,7 @@ class LayerChecker:
         if not self.check_output(case, res, ref_out):
             raise _Stop
         if case.role == "statistics":
-            self.check_statistics(case, arrays, res, config)
+            self.check_statistics(case, arrays, res, config, seed)
             return
         if case.role == "stability":
             self.check_stability(case, arrays, config, res, ref, dout)
@@ -285,6 +295,8 @@ class LayerChecker:
             if not self.spec.loss and grads_ok:
                 self.check_linearity(case, config, seed, call_arrays, res, grads_ok)
             self.check_determinism(case, config, seed, call_arrays, res)
+            if self.b.plan["style"] == "class" and self.b.plan.get("init_args"):
+                self.check_shared_params(i, case, config, seed, arrays)
 
     # ------------------------------------------------------------ output checks
     def _value_problem(self, res: CallResult, key: str, what: str, expected_shape: tuple,
@@ -434,6 +446,19 @@ class LayerChecker:
                  and "grad." + n in res.arrays
                  and not np.array_equal(res.arrays["grad.again." + n], res.arrays["grad." + n],
                                         equal_nan=True)]
+        stored = [n for n in again if n in self.b.plan.get("attr_grads", {})]
+        if stored:
+            first, second = res.arrays["grad." + stored[0]], res.arrays["grad.again." + stored[0]]
+            ratio = _diagnose.constant_ratio(second.ravel(), first.ravel())
+            how = (f" (the second is {ratio:.3g} times the first: it accumulates with +=)"
+                   if ratio is not None and abs(ratio - 2) < 1e-6 else "")
+            shown = ", ".join(self.b.grad_name(n) for n in stored)
+            self.add("state", "state:parameter-gradients", "fail",
+                     f"{shown} changes when backward is called again after the same "
+                     f"forward{how}. Each backward must assign a fresh gradient "
+                     f"(self.dW = ...), not add to the previous one: an optimiser reads "
+                     f"{shown} after every backward.", case)
+            again = [n for n in again if n not in stored]
         if again:
             shown = ", ".join(self.b.grad_name(n) for n in again)
             self.add("purity", "purity:cache", "warn",
@@ -629,6 +654,39 @@ class LayerChecker:
             self.add("determinism", "determinism", "pass",
                      "repeated calls give identical results.", case)
 
+    def check_shared_params(self, i: int, case: Case, config: dict[str, Any], seed: int,
+                            arrays: dict[str, np.ndarray]) -> None:
+        """dlfs: a layer keeps references to its parameter arrays. An optimiser updates them
+        in place (the book's params dict is shared with the layers); the next forward must
+        see the new values."""
+        names = list(self.b.plan["init_args"])
+        rng = self._rng(i, 3)
+        updated = {n: arrays[n] + 0.5 * rng.standard_normal(arrays[n].shape) for n in names}
+        send = dict(arrays, **{n + ".new": v for n, v in updated.items()})
+        res = self._student(self.job(config, seed, False, {"update_params": True}), send)
+        got = res.arrays.get("out.updated")
+        if res.error or got is None:
+            return  # a failing forward is reported by the other checks
+        want = self.reference.call(self.job(config, seed, False), dict(arrays, **updated))
+        want_out = want.arrays.get("out")
+        if want_out is None or got.shape != want_out.shape:
+            return
+        ok, rel, _ = compare_arrays(got, want_out, self.spec.rtol(self.profile, "forward"))
+        shown = ", ".join(self.b.show(n) for n in names)
+        if ok:
+            self.add("state", "state:shared-parameters", "pass",
+                     f"in-place updates of {shown} reach the layer.", case)
+            return
+        before = res.arrays.get("out")
+        stale = before is not None and before.shape == got.shape and np.array_equal(before, got)
+        self.add("state", "state:shared-parameters", "fail",
+                 f"after {shown} were updated in place (as an optimiser does through the "
+                 f"network's params), the next forward "
+                 + ("still gives the old output: the layer copied its parameters at "
+                    "construction (or precomputed something from them). Keep references "
+                    "(self.W = W) and derive everything from them in forward."
+                    if stale else f"is wrong (relative error {_fmt(rel)})."), case)
+
     # --------------------------------------------------------- special roles
     def check_stability(self, case: Case, arrays: dict[str, np.ndarray], config: dict[str, Any],
                         res: CallResult, ref: CallResult, dout: np.ndarray | None) -> None:
@@ -677,9 +735,38 @@ class LayerChecker:
             self.add("stability", "stability", "pass",
                      "finite and correct for large-magnitude inputs.", case)
 
+    def _mask_problems(self, case: Case, config: dict[str, Any], seed: int,
+                       arrays: dict[str, np.ndarray], kept: np.ndarray, res: CallResult
+                       ) -> list[str]:
+        """A mask must be fresh on every call, depend on the random state, and be drawn
+        per element (not one mask shared by every sample or every feature)."""
+        problems = []
+        second = res.arrays.get("out.second")
+        if second is not None and second.shape == kept.shape and np.array_equal(
+                second != 0, kept):
+            problems.append("a second forward call dropped exactly the same units: draw a new "
+                            "mask on every forward (do not keep the first mask, do not reseed "
+                            "with a constant)")
+        other_seed = (seed + 7919) % (2**32)
+        cfg2 = dict(config, seed=(config["seed"] + 7919) % (2**31)) if "seed" in config \
+            else config
+        r2 = self._student(self.job(cfg2, other_seed, False), arrays)
+        out2 = r2.arrays.get("out")
+        if out2 is not None and out2.shape == kept.shape and np.array_equal(out2 != 0, kept):
+            problems.append("the mask is the same under a different NumPy random state: it is "
+                            "reseeded with a constant or drawn from a private generator; draw "
+                            "it from np.random (np.random.rand(*x.shape))")
+        if kept.ndim == 2 and kept.shape[0] > 1 and (kept == kept[:1]).all():
+            problems.append("every sample got the same mask: draw one value per element, "
+                            "np.random.rand(*x.shape), not per feature")
+        elif kept.ndim == 2 and kept.shape[1] > 1 and (kept == kept[:, :1]).all():
+            problems.append("every feature of a sample got the same mask: draw one value per "
+                            "element, np.random.rand(*x.shape)")
+        return problems
+
     def check_statistics(self, case: Case, arrays: dict[str, np.ndarray], res: CallResult,
-                         config: dict[str, Any]) -> None:
-        """Stochastic forward (dropout): keep rate and scaling of kept units."""
+                         config: dict[str, Any], seed: int) -> None:
+        """Stochastic forward (dropout): keep rate and scaling of kept units, fresh masks."""
         x, out = arrays["x"], self._out(res)
         keep = float(case.config["keep"])
         scale = 1.0 / keep if self.profile == "cs231n" else 1.0
@@ -694,6 +781,7 @@ class LayerChecker:
                     else "dropout_ratio is the probability of DROPPING a unit")
             problems.append(f"{rate:.3f} of the units were kept, expected {keep:.3f} ± "
                             f"{6 * sigma:.3f} ({what})")
+        problems += self._mask_problems(case, config, seed, arrays, kept, res)
         if kept.any() and not np.allclose(ratio[kept], scale, rtol=1e-9):
             vals = np.unique(np.round(ratio[kept], 6))[:3]
             rule = ("inverted dropout scales kept units by 1/p in training"

@@ -129,6 +129,7 @@ class Runner:
         self.errors: list[dict[str, Any]] = []
         self.stdout = _CappedBuffer()
         self.stderr = _CappedBuffer()
+        self._options: dict[str, Any] = {}
         #: optional hook ``(phase, where) -> None`` called before submitted code runs
         #: (the sandbox uses it to say which function a timeout interrupted)
         self.on_invoke: Any = None
@@ -338,6 +339,7 @@ class Runner:
         meta: dict[str, Any] = {"values": {}, "error": None}
         out: dict[str, np.ndarray] = {}
         t0 = time.perf_counter()
+        self._options = dict(job.get("options") or {})
         try:
             handler = getattr(self, "_style_" + plan["style"])
             handler(plan, config, arrays, job.get("backward", False), meta, out)
@@ -415,6 +417,14 @@ class Runner:
             for k in plan.get("state", []):
                 if k in pdict:
                     self._put(meta, out, "state." + k, pdict[k])
+        again = self._options.get("repeat_forward")
+        if again is not None:  # a second call, the random state advanced (not reseeded)
+            args2 = [arrays[a] for a in plan["args"]]
+            if pdict is not None:
+                args2.append(self._param_dict(plan.get("param"), {**config, **again}, arrays))
+            second = self._invoke("forward", plan["forward"], fwd, *args2)
+            if isinstance(second, (tuple, list)) and len(second) == 2:
+                self._put(meta, out, "out.second", second[0])
         if backward:
             bwd = self._get(plan["backward"], "backward")
             grads = self._invoke("backward", plan["backward"], bwd, arrays["dout"], cache)
@@ -459,6 +469,18 @@ class Runner:
         for k in plan.get("state", []):
             if hasattr(layer, k):
                 self._put(meta, out, "state." + k, getattr(layer, k))
+        if self._options.get("repeat_forward") is not None:  # same object, state advanced
+            self._put(meta, out, "out.second",
+                      self._invoke("forward", where, forward, *fwd_args, **fwd_kw))
+        if self._options.get("update_params"):
+            # an optimiser updates the parameter arrays in place (the book's params dict is
+            # shared with the layers): the next forward must see the new values
+            for name, arr in zip(plan.get("init_args", []), init_args):
+                new = arrays.get(name + ".new")
+                if new is not None and isinstance(arr, np.ndarray) and arr.shape == new.shape:
+                    arr[...] = new
+            self._put(meta, out, "out.updated",
+                      self._invoke("forward", where, forward, *fwd_args, **fwd_kw))
         if backward:
             where = plan["class"] + ".backward"
             bwd = self._invoke("backward", where, getattr, layer, "backward")
