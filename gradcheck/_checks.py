@@ -724,11 +724,18 @@ class LayerChecker:
                                         f"(relative error {_fmt(relg)})")
         if problems:
             finite = all("NaN or inf" not in p for p in problems)
-            advice = (" Avoid cancellation for large inputs (e.g. 1 - out**2 when out is "
-                      "almost ±1 loses every digit; use the exact identity of the derivative)."
-                      if finite else
-                      " Compute exp() only of non-positive numbers: subtract the row maximum "
-                      "before softmax, use exp(-|x|) forms for sigmoid.")
+            earlier = sorted({c.config for c in self.checks if c.status == "fail"
+                              and c.kind in ("forward", "gradient")})
+            if finite and earlier:
+                advice = (" The layer already fails in " + "; ".join(earlier) + ": this is "
+                          "most likely the same defect, fix that first.")
+            elif finite:
+                advice = (" A formula loses precision at large magnitudes: e.g. 1 - out**2 "
+                          "when out is almost ±1, or exp(x) / sum(exp(x)) without subtracting "
+                          "the row maximum.")
+            else:
+                advice = (" Compute exp() only of non-positive numbers: subtract the row "
+                          "maximum before softmax, use exp(-|x|) forms for sigmoid.")
             self.add("stability", "stability", "fail",
                      "with large-magnitude inputs " + "; ".join(problems) + "." + advice, case)
         else:
