@@ -46,6 +46,8 @@ MESSAGE_CAP = REPLY_CAP                # (old name)
 MAX_ARRAYS = 256                       # arrays in one message
 BATCH = 64                             # jobs per request
 COPY_CAP = 256 << 20                   # bytes of a submission copied into the scratch dir
+COPY_DEPTH = 64                        # folder levels of a submission copied
+COPY_FILES = 20000                     # files and folders of a submission copied
 GRACE = 0.2                            # SIGTERM -> SIGKILL
 _SKIP_COPY = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "node_modules",
               ".mypy_cache", ".pytest_cache", ".ipynb_checkpoints"}
@@ -502,9 +504,8 @@ class ProcessExecutor:
         # the submission runs in (its copy of) its own folder, as a student's code expects
         self._workdir = self._root_in_copy if os.path.isdir(self._root_in_copy) else sub
         if self.uid is not None:
-            for dirpath, dirnames, filenames in os.walk(scratch):
-                for name in dirnames + filenames:
-                    os.lchown(os.path.join(dirpath, name), self.uid, self.gid)
+            for p in _iter_tree(scratch):
+                os.lchown(p, self.uid, self.gid)
         return None
 
     # ------------------------------------------------------------------ child lifecycle
@@ -791,7 +792,11 @@ class ProcessExecutor:
             if self._closed:
                 raise SandboxError("the executor is closed")
             self._names = list(names)
-            err = self._prepare_scratch()
+            try:
+                err = self._prepare_scratch()
+            except OSError as exc:
+                err = {"kind": "load", "type": "CopyError", "file": None, "line": None,
+                       "message": f"could not copy the submission: {exc.strerror or exc}"}
             if err is not None:
                 return LoadResult(modules=[], errors=[err])
             res = self._start(self._names, min(self.load_timeout, max(self._left(), 0.001)))
@@ -935,6 +940,9 @@ class ProcessExecutor:
         self._last_reason = self._exit_reason()
         self._kill()
 
+    def _close_cgroup(self) -> None:
+        pass
+
     # ------------------------------------------------------------------ the rest
     def output(self) -> dict[str, str]:
         with self._lock:
@@ -946,15 +954,29 @@ class ProcessExecutor:
             if self._closed:
                 return
             self._closed = True
-            if self._alive():
-                try:
-                    self._send(wire.pack({"t": "exit"}), time.monotonic() + 0.2)
-                except (_Timeout, _ChildGone, KeyError):
-                    pass
-                self._wait_proc(0.2)
-            self._kill()
+            # never raises: every step is attempted whatever the others did
+            try:
+                if self._alive():
+                    try:
+                        self._send(wire.pack({"t": "exit"}), time.monotonic() + 0.2)
+                    except (_Timeout, _ChildGone, KeyError):
+                        pass
+                    self._wait_proc(0.2)
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                self._kill()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                self._close_cgroup()
+            except Exception:  # noqa: BLE001
+                pass
             if self._scratch is not None:
-                _rmtree(self._scratch)
+                try:
+                    _rmtree(self._scratch)
+                except Exception:  # noqa: BLE001
+                    pass
                 self._scratch = None
             _LIVE.discard(self)
 
@@ -966,54 +988,170 @@ class ProcessExecutor:
 
 
 def _copy_tree(src: str, dst: str) -> dict[str, Any] | None:
-    """Copy a submission folder. Symlinks are re-created (relative) when they point inside
-    the folder and refused when they point outside it."""
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(src):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_COPY)
-        rel_dir = os.path.relpath(dirpath, src)
+    """Copy a submission folder, without recursion (an explicit stack), at most
+    ``COPY_DEPTH`` levels deep, ``COPY_FILES`` entries and ``COPY_CAP`` bytes. Symlinks are
+    re-created (relative) when they point inside the folder and refused when they point
+    outside it. Returns a load error, or None."""
+    total = entries = 0
+
+    def err(kind: str, rel: str | None, message: str) -> dict[str, Any]:
+        return {"kind": "load", "type": kind, "file": rel, "line": None, "message": message}
+
+    stack: list[tuple[str, int]] = [(".", 0)]
+    while stack:
+        rel_dir, depth = stack.pop()
+        dirpath = os.path.normpath(os.path.join(src, rel_dir))
         out_dir = os.path.normpath(os.path.join(dst, rel_dir))
-        for name in dirnames + sorted(filenames):
+        try:
+            with os.scandir(dirpath) as it:
+                listing = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it)
+        except OSError as exc:
+            return err("CopyError", rel_dir, f"could not read the folder {rel_dir!r}: "
+                       f"{exc.strerror or exc}")
+        subdirs = []
+        for name, is_dir in listing:
+            if is_dir and name in _SKIP_COPY:
+                continue
+            entries += 1
+            if entries > COPY_FILES:
+                return err("TooLarge", None, f"the submission has more than {COPY_FILES} "
+                                             f"files and folders")
             full = os.path.join(dirpath, name)
             rel = os.path.normpath(os.path.join(rel_dir, name))
             target_out = os.path.join(out_dir, name)
-            if os.path.islink(full):
-                real = os.path.realpath(full)
-                if not (real == src or real.startswith(src + os.sep)) or \
-                        not os.path.exists(real):
-                    return {"kind": "load", "type": "UnsafeSymlink", "file": rel, "line": None,
-                            "message": f"{rel} is a symbolic link to {os.readlink(full)!r}, "
-                                       f"which is outside the submission folder (or missing):"
-                                       f" symlinks out of a submission are refused. Replace "
-                                       f"it with the file itself."}
-                link = os.path.relpath(os.path.join(dst, os.path.relpath(real, src)), out_dir)
-                os.symlink(link, target_out)
-                if name in dirnames:
-                    dirnames.remove(name)  # its content is copied where it really lives
-                continue
-            st = os.lstat(full)
-            if stat.S_ISDIR(st.st_mode):
-                os.mkdir(target_out, 0o755)
-            elif stat.S_ISREG(st.st_mode):
-                total += st.st_size
-                if total > COPY_CAP:
-                    return {"kind": "load", "type": "TooLarge", "file": rel, "line": None,
-                            "message": f"the submission is larger than {COPY_CAP >> 20} MiB"}
-                shutil.copyfile(full, target_out)
-                os.chmod(target_out, 0o644)
+            try:
+                if os.path.islink(full):
+                    real = os.path.realpath(full)
+                    if not (real == src or real.startswith(src + os.sep)) or \
+                            not os.path.exists(real):
+                        return err("UnsafeSymlink", rel,
+                                   f"{rel} is a symbolic link to {os.readlink(full)!r}, which "
+                                   f"is outside the submission folder (or missing): symlinks "
+                                   f"out of a submission are refused. Replace it with the file "
+                                   f"itself.")
+                    link = os.path.relpath(os.path.join(dst, os.path.relpath(real, src)),
+                                           out_dir)
+                    os.symlink(link, target_out)
+                    continue  # a linked folder's content is copied where it really lives
+                st = os.lstat(full)
+                if stat.S_ISDIR(st.st_mode):
+                    if depth + 1 > COPY_DEPTH:
+                        return err("TooDeep", rel, f"the submission has a folder nested deeper "
+                                                   f"than {COPY_DEPTH} levels ({rel[:200]}...)")
+                    os.mkdir(target_out, 0o755)
+                    subdirs.append((rel, depth + 1))
+                elif stat.S_ISREG(st.st_mode):
+                    total += st.st_size
+                    if total > COPY_CAP:
+                        return err("TooLarge", rel, f"the submission is larger than "
+                                                    f"{COPY_CAP >> 20} MiB")
+                    shutil.copyfile(full, target_out)
+                    os.chmod(target_out, 0o644)
+            except OSError as exc:
+                return err("CopyError", rel, f"could not copy {rel!r}: {exc.strerror or exc}")
+        stack.extend(reversed(subdirs))
     return None
 
 
-def _rmtree(path: str) -> None:
-    def onerror(func: Any, p: str, _exc: Any) -> None:
+def _iter_tree(top: str) -> Any:
+    """Every path under ``top`` (not following symlinks), without recursion."""
+    stack = [top]
+    while stack:
+        d = stack.pop()
         try:
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-            func(p)
+            with os.scandir(d) as it:
+                for e in it:
+                    yield e.path
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+        except OSError:
+            continue
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _rmtree(path: str, budget: int = 5_000_000) -> None:
+    """Remove a directory tree of any depth: no recursion, one open directory at a time (it
+    walks down by name and back up by ``..``, relative to file descriptors, so no path grows
+    long). Never raises; what cannot be removed is left (and skipped, so it terminates)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        try:
+            os.unlink(path)
         except OSError:
             pass
-
-    shutil.rmtree(path, onerror=onerror)
+        return
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError:
+        return
+    names: list[str] = []          # the way down from ``path`` to the current directory
+    stuck: set[tuple[int, int]] = set()
+    try:
+        while budget > 0:
+            budget -= 1
+            try:
+                os.fchmod(fd, 0o700)
+            except OSError:
+                pass
+            sub = None
+            try:
+                with os.scandir(fd) as it:
+                    listing = [(e.name, e.is_dir(follow_symlinks=False),
+                                e.inode()) for e in it]
+            except OSError:
+                listing = []
+            for name, is_dir, ino in listing:
+                budget -= 1
+                if is_dir:
+                    try:
+                        key = (os.stat(name, dir_fd=fd, follow_symlinks=False).st_dev, ino)
+                    except OSError:
+                        continue
+                    if key not in stuck:
+                        sub = (name, key)
+                        break
+                else:
+                    try:
+                        os.unlink(name, dir_fd=fd)
+                    except OSError:
+                        pass
+            if sub is not None:
+                try:
+                    nfd = os.open(sub[0], _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    stuck.add(sub[1])
+                    continue
+                os.close(fd)
+                fd = nfd
+                names.append(sub[0])
+                continue
+            if not names:
+                break
+            parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+            me = os.fstat(fd)
+            os.close(fd)
+            fd = parent
+            name = names.pop()
+            try:
+                os.rmdir(name, dir_fd=fd)
+            except OSError:
+                stuck.add((me.st_dev, me.st_ino))
+    except OSError:
+        pass
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 @atexit.register
