@@ -763,6 +763,15 @@ class LayerChecker:
             problems.append("the mask is the same under a different NumPy random state: it is "
                             "reseeded with a constant or drawn from a private generator; draw "
                             "it from np.random (np.random.rand(*x.shape))")
+        if "seed" in config:
+            # the same seed in the param dict, another global random state: the same mask
+            r3 = self._student(self.job(config, other_seed, False), arrays)
+            out3 = r3.arrays.get("out")
+            if out3 is not None and out3.shape == kept.shape and not np.array_equal(
+                    out3 != 0, kept):
+                problems.append("the 'seed' in the parameter dict is ignored: with the same "
+                                "seed the mask must be the same (call np.random.seed(seed) "
+                                "before drawing it when the key is present)")
         if kept.ndim == 2 and kept.shape[0] > 1 and (kept == kept[:1]).all():
             problems.append("every sample got the same mask: draw one value per element, "
                             "np.random.rand(*x.shape), not per feature")

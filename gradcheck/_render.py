@@ -62,8 +62,8 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
                 for hint in hints[1:] if "Likely cause" in c.message else hints:
                     lines.append(f"      hint: {hint.get('message', '')}")
             if len(same) > 1 and not verbose:
-                lines.append(f"      also {'fails' if same[0].status == 'fail' else 'in'} "
-                             f"with: " + "; ".join(c.config for c in same[1:]))
+                verb = {"fail": "fails", "error": "errors"}.get(same[0].status, "warns")
+                lines.append(f"      also {verb} in: " + "; ".join(c.config for c in same[1:]))
         lines += _layer_extras(lr)
     out = report.output or {}
     for stream in ("stdout", "stderr"):

@@ -36,12 +36,14 @@ import re
 import sys
 import time
 import traceback
+import types
 import warnings
 from typing import Any
 
 import numpy as np
 
 OUTPUT_CAP = 64 * 1024
+_RELATIVE_RE = re.compile(r"^[ \t]*from[ \t]+\.", re.M)
 _DEF_RE = re.compile(r"^[ \t]*(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 #: arrays larger than this (elements) are never copied out of a call (see _executor)
 MAX_ELEMENTS = 20_000_000
@@ -212,28 +214,36 @@ class Runner:
         if os.path.isfile(self.root):
             name = os.path.splitext(os.path.basename(self.root))[0]
             self._import(name, self.root)
-        elif os.path.isfile(os.path.join(self.root, "__init__.py")):
-            # The folder is itself a package: import it under its own name (so that both its
-            # relative imports and `from cs231n.layers import ...` work) unless that name is
-            # taken by an installed module, then every module inside it.
+        elif os.path.isfile(os.path.join(self.root, "__init__.py")) or \
+                self._uses_relative_imports():
+            # The folder is itself a package (or its modules import each other relatively, as
+            # the contents of cs231n/ uploaded without the folder do): import it under its own
+            # name, so that both its relative imports and `from cs231n.layers import ...`
+            # work, unless that name is taken by an installed module; then every module in it.
             pkg_name = os.path.basename(self.root)
             if not pkg_name.isidentifier() or pkg_name in sys.modules or \
                     importlib.util.find_spec(pkg_name) is not None:
                 pkg_name = "submission"
-            spec = importlib.util.spec_from_file_location(
-                pkg_name, os.path.join(self.root, "__init__.py"),
-                submodule_search_locations=[self.root])
-            assert spec is not None and spec.loader is not None
-            pkg = importlib.util.module_from_spec(spec)
+            init = os.path.join(self.root, "__init__.py")
+            if os.path.isfile(init):
+                spec = importlib.util.spec_from_file_location(
+                    pkg_name, init, submodule_search_locations=[self.root])
+                assert spec is not None and spec.loader is not None
+                pkg = importlib.util.module_from_spec(spec)
+            else:
+                spec, pkg = None, types.ModuleType(pkg_name)
+                pkg.__path__ = [self.root]
+                pkg.__package__ = pkg_name
             sys.modules[pkg_name] = pkg
             self._notify("import", pkg_name)
             try:
-                with self._capture():
-                    spec.loader.exec_module(pkg)
+                if spec is not None:
+                    with self._capture():
+                        spec.loader.exec_module(pkg)
                 self.modules.append(pkg)
                 self._walk_package(pkg_name, [self.root])
             except (Exception, SystemExit) as exc:
-                self._record_import_error(pkg_name, os.path.join(self.root, "__init__.py"), exc)
+                self._record_import_error(pkg_name, init, exc)
         else:
             for entry in sorted(os.listdir(self.root)):
                 full = os.path.join(self.root, entry)
@@ -248,6 +258,19 @@ class Runner:
                     if self._import(entry, full) is not None:
                         self._walk_package(entry, [full])
         return {"modules": [m.__name__ for m in self.modules], "errors": self.errors}
+
+    def _uses_relative_imports(self) -> bool:
+        """Whether a top-level module of the folder imports a sibling relatively."""
+        for entry in sorted(os.listdir(self.root))[:500]:
+            if entry.endswith(".py"):
+                try:
+                    with open(os.path.join(self.root, entry), "rb") as fh:
+                        text = fh.read(1_000_000).decode("utf-8", "replace")
+                except OSError:
+                    continue
+                if _RELATIVE_RE.search(text):
+                    return True
+        return False
 
     def _walk_package(self, pkg_name: str, path: list[str]) -> None:
         for info in pkgutil.iter_modules(path):
