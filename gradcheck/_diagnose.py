@@ -555,9 +555,15 @@ def _case_hints(layer: str, checks: list[Any], cases: list[Any] | None
         common = set.intersection(*(_features(layer, by_label[b]) for b in bad))
         for g in good:
             common -= _features(layer, by_label[g])
+        only_forward = all(c.kind == "forward" for c in failing)
         for fid in _FEATURE_TEXT:
             if fid in common:
                 short, why = _FEATURE_TEXT[fid]
+                if fid == "only-overlap" and only_forward:
+                    # the forward fails: accumulation is a backward matter
+                    why = ("overlapping windows: window (i, j) starts at (i * stride, "
+                           "j * stride) and there are (H - pool_height) // stride + 1 of them "
+                           "along the height (likewise the width)")
                 return [_hint(fid, f"the layer is right in the default configuration but "
                               f"fails only with {short} ({'; '.join(sorted(bad))}). Look at "
                               f"{why}.", configs=sorted(bad))]
