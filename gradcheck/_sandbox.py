@@ -413,6 +413,88 @@ def _hidden_dirs() -> list[str]:
     return sorted(dirs)
 
 
+def _real(p: str) -> str:
+    return os.path.realpath(p)
+
+
+_NEEDED: list[str] | None = None
+
+
+def _needed_paths() -> list[str]:
+    """What the child's interpreter needs to see: its prefixes, its executable's folder,
+    the standard library and the site-packages folder NumPy is imported from."""
+    global _NEEDED
+    if _NEEDED is None:
+        import sysconfig
+
+        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix,
+                 os.path.dirname(_real(sys.executable)), os.path.dirname(os.__file__),
+                 os.path.dirname(os.path.dirname(np.__file__))]
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            try:
+                paths.append(sysconfig.get_paths()[key])
+            except KeyError:
+                pass
+        import _ctypes  # lib-dynload (an extension module's folder)
+
+        paths.append(os.path.dirname(getattr(_ctypes, "__file__", "") or ""))
+        _NEEDED = sorted({_real(p) for p in paths if p and os.path.isdir(p)})
+    return list(_NEEDED)
+
+
+def _checkout_root() -> str | None:
+    """The source checkout gradcheck runs from (not installed in site-packages): the folder
+    above the package when it holds pyproject.toml or .git. It also holds other copies of the
+    reference (build/lib, git objects, tests)."""
+    import gradcheck
+
+    root = os.path.dirname(os.path.dirname(_real(gradcheck.__file__)))
+    if os.path.basename(root) in ("site-packages", "dist-packages"):
+        return None
+    if os.path.exists(os.path.join(root, "pyproject.toml")) or \
+            os.path.exists(os.path.join(root, ".git")):
+        return root
+    return None
+
+
+_SCAN_ROOTS = ("/run", "/var", "/dev", "/tmp", "/home", "/srv", "/opt", "/mnt")
+_WW: list[str] | None = None
+
+
+def _world_writable_dirs(depth: int = 3, budget: int = 20000) -> list[str]:
+    """World-writable directories a few levels under the usual places (bounded scan, no
+    symlinks followed, /proc and /sys never entered): each gets a private tmpfs in the
+    child, so that nothing written there survives the run. Cached for the process."""
+    global _WW
+    if _WW is not None:
+        return list(_WW)
+    found: list[str] = []
+    stack = [(r, 0) for r in _SCAN_ROOTS]
+    while stack and budget > 0:
+        d, level = stack.pop()
+        budget -= 1
+        try:
+            st = os.lstat(d)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        if st.st_mode & 0o002:
+            found.append(d)
+            continue  # everything below is hidden with it
+        if level >= depth:
+            continue
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False) and e.path not in ("/proc", "/sys"):
+                        stack.append((e.path, level + 1))
+        except OSError:
+            continue
+    _WW = sorted(found)
+    return list(_WW)
+
+
 class ProcessExecutor:
     """Runs a submission in a sandboxed child process (see the module doc and
     ``docs/sandbox.md``).
@@ -508,6 +590,13 @@ class ProcessExecutor:
                 os.lchown(p, self.uid, self.gid)
         return None
 
+    def _hide_roots(self) -> list[str]:
+        """Folders hidden in the child besides the package: the source checkout (if any) and
+        the original submission's parent folder (in a grading set-up, other students' work;
+        the submission itself runs from its copy in the scratch dir)."""
+        roots = [_checkout_root(), os.path.dirname(_real(self.path))]
+        return [r for r in dict.fromkeys(roots) if r and r != "/"]
+
     # ------------------------------------------------------------------ child lifecycle
     def _spawn(self) -> None:
         import json
@@ -523,9 +612,7 @@ class ProcessExecutor:
         modes = {"auto": ["pidns" if self.root else "userns", "session"],
                  "namespace": ["pidns" if self.root else "userns"],
                  "session": ["session"]}[self.requested_mode]
-        expose = sorted({p for p in [sys.prefix, sys.base_prefix, sys.exec_prefix,
-                                     os.path.dirname(os.path.realpath(sys.executable)),
-                                     *sys.path] if p and os.path.isdir(p)})
+        expose = _needed_paths()
         limits = {"as": self.memory_mb << 20 if self.memory_mb else None,
                   "cpu": self.cpu_seconds,
                   "fsize": self.file_size_mb << 20 if self.file_size_mb is not None else None,
@@ -533,8 +620,26 @@ class ProcessExecutor:
         cfg = {"req_fd": req_r, "rep_fd": rep_w, "life_fd": life_r, "modes": modes,
                "uid": self.uid, "gid": self.gid, "scratch": self._scratch,
                "workdir": self._workdir, "root": self._root_in_copy, "runner": _RUNNER_PATH,
-               "limits": limits, "expose": expose, "progress_fd": prog,
-               "hide": _hidden_dirs()}
+               "limits": limits, "expose": expose, "needed": expose, "progress_fd": prog,
+               "hide": _hidden_dirs(), "hide_roots": self._hide_roots(),
+               "private": _world_writable_dirs()}
+        # the configuration goes through a pipe, not argv: submitted code must not learn
+        # the checker's paths or the fd numbers from sys.argv or /proc/self/cmdline
+        cfg_r, cfg_w = os.pipe()
+        data = json.dumps(cfg).encode()
+        try:
+            if len(data) > 60000:
+                import fcntl
+
+                fcntl.fcntl(cfg_w, 1031, min(len(data) + 4096, 1 << 20))  # F_SETPIPE_SZ
+            wire.write_all(cfg_w, data)
+        except OSError as exc:
+            for fd in (req_r, req_w, rep_r, rep_w, life_r, life_w, out_r, out_w, err_r, err_w,
+                       prog, cfg_r):
+                os.close(fd)
+            raise SandboxError(f"could not pass the sandbox its configuration: {exc}") from None
+        finally:
+            os.close(cfg_w)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "HOME": os.path.join(self._scratch or "", "home"),
                "TMPDIR": os.path.join(self._scratch or "", "tmp"),
@@ -542,15 +647,15 @@ class ProcessExecutor:
                "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-u", CHILD_PATH, json.dumps(cfg)],
+                [sys.executable, "-I", "-B", "-u", CHILD_PATH, str(cfg_r)],
                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env,
-                cwd=self._workdir, pass_fds=(req_r, rep_w, life_r, prog), close_fds=True)
+                cwd=self._workdir, pass_fds=(req_r, rep_w, life_r, prog, cfg_r), close_fds=True)
         except OSError as exc:
             for fd in (req_r, req_w, rep_r, rep_w, life_r, life_w, out_r, out_w, err_r, err_w,
-                       prog):
+                       prog, cfg_r):
                 os.close(fd)
             raise SandboxError(f"could not start the sandbox child: {exc}") from None
-        for fd in (req_r, rep_w, life_r, out_w, err_w):
+        for fd in (req_r, rep_w, life_r, out_w, err_w, cfg_r):
             os.close(fd)
         for fd in (rep_r, out_r, err_r):
             os.set_blocking(fd, False)

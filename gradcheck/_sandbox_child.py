@@ -1,6 +1,7 @@
 """The sandboxed child: a keeper process and a worker that imports and calls submitted code.
 
-Run as ``python -I -B -u _sandbox_child.py CONFIG_JSON`` by ``_sandbox.ProcessExecutor``.
+Run as ``python -I -B -u _sandbox_child.py CONFIG_FD`` by ``_sandbox.ProcessExecutor``: the
+configuration (JSON) is read from that inherited pipe, which is then closed.
 This file imports nothing of gradcheck's (the worker loads ``_runner.py`` by file path under
 a private name) and only the standard library at module level; NumPy is imported by the
 worker. The parent also imports this module for the wire format and the process sweep; the
@@ -38,6 +39,7 @@ MAX_ELEMENTS = 20_000_000
 PROGRESS_SIZE = 512
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -184,11 +186,12 @@ def _enter_namespaces(cfg: dict) -> str:
             return "session"
         try:
             if mode == "pidns":
-                _check(libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS), "unshare")
+                _check(libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC),
+                       "unshare")
             elif mode == "userns":
                 uid, gid = os.geteuid(), os.getegid()
-                _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS),
-                       "unshare")
+                _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS
+                                    | CLONE_NEWIPC), "unshare")
                 for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
                                    ("gid_map", f"{gid} {gid} 1")):
                     with open(f"/proc/self/{name}", "w") as fh:
@@ -231,6 +234,44 @@ def _overmount(libc, directory: str, keep: list[str], mode: str) -> None:
         os.close(fd)
 
 
+# folders never hidden as a whole (the system itself lives there)
+_SYSTEM = {"/", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/var",
+           "/proc", "/sys", "/dev", "/run", "/boot"}
+
+
+def _hide_keeping(libc, directory: str, needed: list[str], mode: str, done: list[str],
+                  depth: int = 0) -> None:
+    """Put an empty tmpfs over ``directory``, keeping only the way to each ``needed`` path
+    below it: each kept entry is bound back and, unless it is itself needed, hidden the same
+    way one level further down."""
+    directory = os.path.normpath(directory)
+    if directory in _SYSTEM:
+        done.append(f"not hidden (system folder): {directory}")
+        return
+    if any(n == directory for n in needed):
+        done.append(f"not hidden (needed): {directory}")
+        return
+    keep: dict[str, list[str]] = {}
+    for n in needed:
+        if n.startswith(directory + "/"):
+            first = n[len(directory) + 1:].split("/")[0]
+            if first and os.path.lexists(os.path.join(directory, first)):
+                keep.setdefault(first, []).append(n)
+    _overmount(libc, directory, sorted(keep), mode)
+    done.append(directory if not keep else f"{directory} (kept {','.join(sorted(keep))})")
+    if depth >= 24:
+        return
+    for first, paths in sorted(keep.items()):
+        sub = os.path.join(directory, first)
+        if sub in paths or not os.path.isdir(sub) or os.path.islink(sub):
+            continue
+        try:
+            mode_sub = f"{os.stat(sub).st_mode & 0o7777:o}"
+            _hide_keeping(libc, sub, paths, mode_sub, done, depth + 1)
+        except OSError as exc:
+            done.append(f"{sub} failed: {exc}")
+
+
 def _prepare_mounts(cfg: dict) -> list[str]:
     """In the new mount namespace: private /tmp, /var/tmp, /dev/shm (only the scratch
     directory stays visible), and the interpreter's directories made traversable for the
@@ -239,20 +280,29 @@ def _prepare_mounts(cfg: dict) -> list[str]:
     libc = _libc()
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     scratch = cfg["scratch"]
-    tmp_keep: dict[str, set[str]] = {d: set() for d in ("/tmp", "/var/tmp", "/dev/shm")
-                                     if os.path.isdir(d)}
-    # keep the scratch space, and the interpreter's own folders when they live in a temporary
-    # directory (a virtual environment made under /tmp, as CI jobs do)
-    for path in [scratch] + list(cfg.get("expose", [])):
-        for d, keep in tmp_keep.items():
-            if path.startswith(d + "/"):
-                keep.add(path[len(d) + 1:].split("/")[0])
-    for d, keep in tmp_keep.items():
+    needed = [scratch] + list(cfg.get("needed", []))
+    # /tmp, /var/tmp, /dev/shm and every other world-writable directory found by the parent
+    # (/run/lock, ...): a fresh private tmpfs each, keeping only the way to the scratch space
+    # and to the interpreter's own folders when they live there (a virtual environment made
+    # under /tmp, as CI jobs do)
+    private = [d for d in dict.fromkeys(["/tmp", "/var/tmp", "/dev/shm"]
+                                        + list(cfg.get("private", [])))
+               if os.path.isdir(d) and not os.path.islink(d) and d != "/dev/mqueue"]
+    for d in private:
         try:
-            _overmount(libc, d, sorted(keep), "1777")
-            done.append(d)
+            _hide_keeping(libc, d, needed, "1777", done)
         except OSError as exc:
             done.append(f"{d} failed: {exc}")
+    if os.path.isdir("/dev/mqueue"):  # the new IPC namespace's own (empty) message queues
+        try:
+            _check(libc.mount(b"mqueue", b"/dev/mqueue", b"mqueue",
+                              MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mqueue")
+            done.append("/dev/mqueue")
+        except OSError:
+            try:
+                _hide_keeping(libc, "/dev/mqueue", [], "1777", done)
+            except OSError as exc:
+                done.append(f"/dev/mqueue failed: {exc}")
     if cfg.get("uid") is not None:
         for _ in range(8):
             blocked: dict[str, set[str]] = {}
@@ -386,6 +436,16 @@ def worker(cfg: dict, mode: str) -> None:
                        f"hide {d}")
             except OSError:
                 pass
+        # and the folders around them that may hold other copies of the reference (the
+        # source checkout: build/, .git, tests/) or other students' work (the original
+        # submission's parent folder; the submission itself runs from its copy), keeping
+        # only the way to what the interpreter needs
+        needed = [cfg["scratch"]] + list(cfg.get("needed", []))
+        for d in cfg.get("hide_roots", []):
+            try:
+                _hide_keeping(_libc(), d, needed, "0555", [])
+            except OSError:
+                pass
     uid, gid = cfg.get("uid"), cfg.get("gid")
     nproc = lim.get("nproc")
     if nproc is not None:
@@ -433,6 +493,7 @@ def worker(cfg: dict, mode: str) -> None:
 
     runner = SandboxRunner(cfg["root"])
     pfd, _dumps, _pwrite = cfg["progress_fd"], json.dumps, os.pwrite
+    cfg.clear()  # nothing of the configuration stays reachable by submitted code
 
     def progress(phase: str, where: str) -> None:
         # where submitted code is about to run, for the parent's timeout messages; a shared
@@ -515,8 +576,23 @@ def _owner(pid: str) -> int:
         return -1
 
 
+def read_config(fd: int) -> dict:
+    """The configuration, read from an inherited pipe (never on the command line, where
+    submitted code could read it in ``sys.argv`` or ``/proc/self/cmdline``)."""
+    chunks = []
+    while True:
+        b = os.read(fd, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(fd)
+    return json.loads(b"".join(chunks))
+
+
 def main() -> None:
-    keeper(json.loads(sys.argv[1]))
+    cfg = read_config(int(sys.argv[1]))
+    sys.argv[:] = [""]
+    keeper(cfg)
 
 
 if __name__ == "__main__":
