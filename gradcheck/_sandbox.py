@@ -495,6 +495,141 @@ def _world_writable_dirs(depth: int = 3, budget: int = 20000) -> list[str]:
     return list(_WW)
 
 
+# ------------------------------------------------------------------------------ cgroups
+_CG = "/sys/fs/cgroup"
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller (or "" for cgroup v2) -> this process's cgroup path."""
+    out: dict[str, str] = {}
+    try:
+        with open("/proc/self/cgroup") as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split(":", 2)
+                if len(parts) == 3:
+                    for c in parts[1].split(",") if parts[1] else [""]:
+                        out[c] = parts[2]
+    except OSError:
+        pass
+    return out
+
+
+def _cg_write(path: str, value: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(value)
+
+
+class _Cgroup:
+    """A fresh cgroup (v2 with memory+pids, else the v1 memory and pids controllers) below
+    this process's own, holding the keeper and everything it starts: ``memory_mb`` and the
+    process count then bind the submission's processes *together*. ``create`` returns None
+    where cgroups are not usable (no permission, no controller): per-process limits only."""
+
+    def __init__(self, dirs: list[str], version: str) -> None:
+        self.dirs, self.version = dirs, version
+
+    @classmethod
+    def create(cls, memory: int | None, pids: int | None) -> "_Cgroup | None":
+        name = f"gradcheck-sandbox-{os.getpid()}-{os.urandom(4).hex()}"
+        own = _own_cgroups()
+        made: list[str] = []
+        try:
+            if os.path.isfile(os.path.join(_CG, "cgroup.controllers")):      # v2
+                base = os.path.join(_CG, own.get("", "/").lstrip("/"))
+                if not os.path.isdir(base):
+                    return None
+                try:
+                    _cg_write(os.path.join(base, "cgroup.subtree_control"), "+memory +pids")
+                except OSError:
+                    pass
+                d = os.path.join(base, name)
+                os.mkdir(d)
+                made.append(d)
+                if memory is not None:
+                    _cg_write(os.path.join(d, "memory.max"), str(memory))
+                    try:
+                        _cg_write(os.path.join(d, "memory.swap.max"), "0")
+                    except OSError:
+                        pass
+                if pids is not None:
+                    _cg_write(os.path.join(d, "pids.max"), str(pids))
+                return cls(made, "v2")
+            mem_root = os.path.join(_CG, "memory")
+            if not os.path.isfile(os.path.join(mem_root, "memory.limit_in_bytes")):
+                return None
+            for ctrl, root in (("memory", mem_root), ("pids", os.path.join(_CG, "pids"))):
+                if ctrl == "pids" and not os.path.isfile(os.path.join(root, "cgroup.procs")):
+                    continue
+                base = os.path.join(root, own.get(ctrl, "/").lstrip("/"))
+                d = os.path.join(base if os.path.isdir(base) else root, name)
+                os.mkdir(d)
+                made.append(d)
+                if ctrl == "memory":
+                    try:  # the keeper's memory moves with it (the limit counts it too)
+                        _cg_write(os.path.join(d, "memory.move_charge_at_immigrate"), "3")
+                    except OSError:
+                        pass
+                if ctrl == "memory" and memory is not None:
+                    _cg_write(os.path.join(d, "memory.limit_in_bytes"), str(memory))
+                    if os.path.exists(os.path.join(d, "memory.memsw.limit_in_bytes")):
+                        try:
+                            _cg_write(os.path.join(d, "memory.memsw.limit_in_bytes"),
+                                      str(memory))
+                        except OSError:
+                            pass
+                if ctrl == "pids" and pids is not None:
+                    _cg_write(os.path.join(d, "pids.max"), str(pids))
+            return cls(made, "v1")
+        except OSError:
+            for d in reversed(made):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+            return None
+
+    def add(self, pid: int) -> None:
+        for d in self.dirs:
+            _cg_write(os.path.join(d, "cgroup.procs"), str(pid))
+
+    def pids(self) -> set[int]:
+        out: set[int] = set()
+        for d in self.dirs:
+            try:
+                with open(os.path.join(d, "cgroup.procs")) as fh:
+                    out |= {int(x) for x in fh.read().split()}
+            except (OSError, ValueError):
+                pass
+        out.discard(os.getpid())
+        return out
+
+    def kill(self, rounds: int = 100) -> None:
+        """SIGKILL everything in the cgroup, until it is empty."""
+        for _ in range(rounds):
+            live = self.pids()
+            if not live:
+                return
+            for pid in live:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        self.kill()
+        for d in reversed(self.dirs):
+            for _ in range(50):
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+        self.dirs = []
+
+
 class ProcessExecutor:
     """Runs a submission in a sandboxed child process (see the module doc and
     ``docs/sandbox.md``).
@@ -514,7 +649,8 @@ class ProcessExecutor:
                  cpu_seconds: int | None = None, file_size_mb: int | None = 16,
                  max_processes: int | None = 64, output_cap: int = 65536,
                  mode: str = "auto", uid: int = 65534, gid: int = 65534,
-                 grace: float = GRACE, reply_cap_mb: int = REPLY_CAP >> 20) -> None:
+                 grace: float = GRACE, reply_cap_mb: int = REPLY_CAP >> 20,
+                 cgroup: bool = True) -> None:
         if mode not in ("auto", "namespace", "session"):
             raise SandboxError(f"unknown sandbox mode {mode!r}")
         self.path = os.path.abspath(os.fspath(path))
@@ -528,6 +664,7 @@ class ProcessExecutor:
         self.max_processes = max_processes
         self.grace = grace
         self.reply_cap = max(1, int(reply_cap_mb)) << 20
+        self.mode_cgroup = bool(cgroup)
         self.requested_mode = mode
         self.root = os.geteuid() == 0
         self.uid, self.gid = (uid, gid) if self.root else (None, None)
@@ -548,6 +685,9 @@ class ProcessExecutor:
         self._wpid: int | None = None
         self._reader = MessageReader(self.reply_cap)
         self._loaded = False
+        #: the cgroup of this submission's processes (None: per-process limits only)
+        self._cgroup: _Cgroup | None = None
+        self._cgroup_tried = False
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ budget
@@ -624,22 +764,15 @@ class ProcessExecutor:
                "hide": _hidden_dirs(), "hide_roots": self._hide_roots(),
                "private": _world_writable_dirs()}
         # the configuration goes through a pipe, not argv: submitted code must not learn
-        # the checker's paths or the fd numbers from sys.argv or /proc/self/cmdline
+        # the checker's paths or the fd numbers from sys.argv or /proc/self/cmdline. It is
+        # written once the keeper is in its cgroup (it waits for it before doing anything)
         cfg_r, cfg_w = os.pipe()
         data = json.dumps(cfg).encode()
-        try:
-            if len(data) > 60000:
-                import fcntl
-
-                fcntl.fcntl(cfg_w, 1031, min(len(data) + 4096, 1 << 20))  # F_SETPIPE_SZ
-            wire.write_all(cfg_w, data)
-        except OSError as exc:
-            for fd in (req_r, req_w, rep_r, rep_w, life_r, life_w, out_r, out_w, err_r, err_w,
-                       prog, cfg_r):
-                os.close(fd)
-            raise SandboxError(f"could not pass the sandbox its configuration: {exc}") from None
-        finally:
-            os.close(cfg_w)
+        if not self._cgroup_tried and self.mode_cgroup:
+            self._cgroup_tried = True
+            self._cgroup = _Cgroup.create(
+                self.memory_mb << 20 if self.memory_mb else None,
+                self.max_processes + 16 if self.max_processes is not None else None)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "HOME": os.path.join(self._scratch or "", "home"),
                "TMPDIR": os.path.join(self._scratch or "", "tmp"),
@@ -652,11 +785,33 @@ class ProcessExecutor:
                 cwd=self._workdir, pass_fds=(req_r, rep_w, life_r, prog, cfg_r), close_fds=True)
         except OSError as exc:
             for fd in (req_r, req_w, rep_r, rep_w, life_r, life_w, out_r, out_w, err_r, err_w,
-                       prog, cfg_r):
+                       prog, cfg_r, cfg_w):
                 os.close(fd)
             raise SandboxError(f"could not start the sandbox child: {exc}") from None
         for fd in (req_r, rep_w, life_r, out_w, err_w, cfg_r):
             os.close(fd)
+        if self._cgroup is not None:
+            try:
+                self._cgroup.add(self._proc.pid)
+            except OSError:
+                self._cgroup.remove()
+                self._cgroup = None
+        try:
+            if len(data) > 60000:
+                import fcntl
+
+                fcntl.fcntl(cfg_w, 1031, min(len(data) + 4096, 1 << 20))  # F_SETPIPE_SZ
+            os.set_blocking(cfg_w, False)
+            view, end = memoryview(data), time.monotonic() + 5.0
+            while view and time.monotonic() < end:
+                try:
+                    view = view[os.write(cfg_w, view):]
+                except BlockingIOError:
+                    select.select([], [cfg_w], [], 0.05)
+        except OSError:
+            pass  # the keeper died early: reported as such by the first read
+        finally:
+            os.close(cfg_w)
         for fd in (rep_r, out_r, err_r):
             os.set_blocking(fd, False)
         self._fds = {"req": req_w, "rep": rep_r, "life": life_w, "out": out_r, "err": err_r,
@@ -700,6 +855,8 @@ class ProcessExecutor:
                     self._wait_proc(3.0)
         if self.mode == "session" and self._wpid is not None:
             wire.sweep(None, self._wpid)  # backstop: anything still in the worker's session
+        if self._cgroup is not None:
+            self._cgroup.kill()  # backstop: anything still in the submission's cgroup
         self._drain_output(final=True)
         for fd in self._fds.values():
             try:
@@ -1046,7 +1203,9 @@ class ProcessExecutor:
         self._kill()
 
     def _close_cgroup(self) -> None:
-        pass
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
 
     # ------------------------------------------------------------------ the rest
     def output(self) -> dict[str, str]:

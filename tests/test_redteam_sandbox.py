@@ -361,9 +361,6 @@ _libc.shmget(ctypes.c_int({key}), ctypes.c_size_t(4096), ctypes.c_int(0o1000 | 0
         subprocess.run(["ipcrm", "-M", str(key)], capture_output=True)
 
 
-@pytest.mark.xfail(strict=True, reason="memory_mb is an RLIMIT_AS per process, not per "
-                   "submission: forked children each get the full limit, so the submission's "
-                   "processes together hold several times memory_mb (no cgroup memory limit)")
 def test_memory_limit_is_per_process_not_per_submission(tmp_path):
     marker = _marker()
     # four processes of 150 MiB each against a 256 MiB limit (bounded: 600 MiB in all)
