@@ -588,6 +588,24 @@ class _Cgroup:
                     pass
             return None
 
+    def joiner(self) -> Any:
+        """A pre-exec function that moves the new child into the cgroup before it runs
+        Python at all (so that all of its memory is charged here). Only raw writes to paths
+        prepared now; failures are ignored (the parent then adds it by pid)."""
+        paths = [os.path.join(d, "cgroup.procs").encode() for d in self.dirs]
+
+        def join() -> None:
+            for p in paths:
+                try:
+                    fd = os.open(p, os.O_WRONLY)
+                    try:
+                        os.write(fd, b"0")
+                    finally:
+                        os.close(fd)
+                except OSError:
+                    pass
+        return join
+
     def add(self, pid: int) -> None:
         for d in self.dirs:
             _cg_write(os.path.join(d, "cgroup.procs"), str(pid))
@@ -641,7 +659,9 @@ class ProcessExecutor:
     ``max_processes`` processes/threads (enforced where the OS counts them); ``output_cap``
     bytes of stdout and of stderr kept. ``mode``: ``"auto"`` (namespaces where possible),
     ``"namespace"`` or ``"session"`` (process-group sweep only). ``uid``/``gid``: who the
-    child becomes when the checker runs as root.
+    child becomes when the checker runs as root. ``reply_cap_mb``: all arrays of one reply
+    together. ``cgroup``: put the submission's processes in one cgroup (memory and process
+    limits for them together) where cgroups are usable.
     """
 
     def __init__(self, path: str, *, call_timeout: float = 10.0, load_timeout: float = 20.0,
@@ -778,11 +798,13 @@ class ProcessExecutor:
                "TMPDIR": os.path.join(self._scratch or "", "tmp"),
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+        join = self._cgroup.joiner() if self._cgroup is not None else None
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-u", CHILD_PATH, str(cfg_r)],
                 stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env,
-                cwd=self._workdir, pass_fds=(req_r, rep_w, life_r, prog, cfg_r), close_fds=True)
+                cwd=self._workdir, pass_fds=(req_r, rep_w, life_r, prog, cfg_r), close_fds=True,
+                preexec_fn=join)
         except OSError as exc:
             for fd in (req_r, req_w, rep_r, rep_w, life_r, life_w, out_r, out_w, err_r, err_w,
                        prog, cfg_r, cfg_w):
@@ -790,8 +812,8 @@ class ProcessExecutor:
             raise SandboxError(f"could not start the sandbox child: {exc}") from None
         for fd in (req_r, rep_w, life_r, out_w, err_w, cfg_r):
             os.close(fd)
-        if self._cgroup is not None:
-            try:
+        if self._cgroup is not None and self._proc.pid not in self._cgroup.pids():
+            try:  # the pre-exec join failed: join now (before the keeper reads its config)
                 self._cgroup.add(self._proc.pid)
             except OSError:
                 self._cgroup.remove()

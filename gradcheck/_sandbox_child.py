@@ -11,8 +11,8 @@ Processes::
 
     parent (gradcheck) ──> keeper ──fork──> worker (imports and calls the submission)
 
-The keeper enters the new namespaces (PID, network, mount; plus a user namespace when not
-root), prepares the mounts, forks the worker, tells the parent the worker's pid, then only
+The keeper enters the new namespaces (PID, network, mount, IPC; plus a user namespace when
+not root), prepares the mounts, forks the worker, tells the parent the worker's pid, then only
 waits: it reaps, notices the parent's death (the lifeline pipe closes) and, without a PID
 namespace, sweeps every descendant when the worker dies (it is a child subreaper, so
 detached processes stay in its subtree). The worker sets resource limits, drops to the

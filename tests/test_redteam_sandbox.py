@@ -184,7 +184,7 @@ def assert_honest_cli(rc: int, out: str, err: str, elapsed: float, *, limit: flo
 
 
 # ----------------------------------------------------------------------------------------
-# Successful attacks (weaknesses), kept as strict xfails
+# Attacks that succeeded before the fixes (were strict xfails; now must stay contained)
 # ----------------------------------------------------------------------------------------
 
 FORGE_HELPERS = '''
