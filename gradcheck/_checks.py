@@ -416,12 +416,29 @@ class LayerChecker:
                         "statistic (biased variance for the batch)")
                 if given is not None and np.allclose(got, given):
                     hint = "it was not updated at all: " + hint
+                elif key == "running_var":
+                    hint = self._running_var_hint(arrays, case, got) or hint
             else:
                 hint = "test mode must not change the running statistics"
             self.add("state", f"state:{key}", "fail",
                      f"{key} {where} is wrong after a {'training' if train else 'test'}-mode "
                      f"forward (max relative error {_fmt(rel)}): {hint}.", case,
                      error=rel, tolerance=1e-6)
+
+    @staticmethod
+    def _running_var_hint(arrays: dict[str, np.ndarray], case: Case,
+                          got: np.ndarray) -> str | None:
+        """Recognise a running variance updated with the standard deviation."""
+        x, prev = arrays.get("x"), arrays.get("running_var")
+        if x is None or x.ndim != 2 or prev is None:
+            return None
+        m = float(case.config.get("momentum", 0.9))
+        var = x.var(axis=0)
+        for std in (np.sqrt(var), np.sqrt(var + float(case.config.get("eps", 1e-5)))):
+            if np.allclose(got, m * prev + (1 - m) * std, rtol=1e-6):
+                return ("it was updated with the batch standard deviation; the running "
+                        "variance averages the batch VARIANCE (no square root)")
+        return None
 
     def check_purity(self, case: Case, sent: dict[str, np.ndarray], res: CallResult) -> None:
         changed = []

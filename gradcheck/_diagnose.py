@@ -19,6 +19,7 @@ HINT_IDS = (
     # gradient checks
     "zero-gradient", "ratio-N", "ratio-1/N", "sign", "ratio-2", "ratio-1/2", "ratio",
     "dropout-scale", "transposed", "permuted", "dout-ignored", "mask-inverted",
+    "norm-wrong-axis", "conv-flipped-kernel",
     "mask-nonpositive", "mask-positive", "mask-missing", "derivative-of-input",
     "derivative-missing-factor", "label-entries", "batch-stat-term", "reduction-axis",
     "not-accumulated", "conv-dx-missing-weights", "error-one-slice",
@@ -447,7 +448,39 @@ def forward_hints(ctx: ForwardContext) -> list[dict[str, Any]]:
                 hints.append(_hint("unbiased-variance", "the output matches a normalisation "
                                    f"with the unbiased variance (divided by {m - 1}); the "
                                    f"catalogue uses the biased one (divided by {m}).", m=m))
+            other = 1 - axis  # normalised along the other axis: the wrong layer's statistics
+            if x.shape[other] > 1:
+                xo = x - x.mean(axis=other, keepdims=True)
+                cand = gamma * xo / np.sqrt((xo ** 2).mean(axis=other, keepdims=True) + eps) \
+                    + beta
+                if np.allclose(out, cand, rtol=1e-4, atol=1e-6):
+                    what = ("over the features of each sample (that is layer norm)"
+                            if axis == 0 else "over the batch for each feature (that is "
+                            "batch norm)")
+                    hints.append(_hint("norm-wrong-axis", f"the output is normalised {what}; "
+                                       f"{ctx.layer} takes its statistics over axis {axis}.",
+                                       axis=other))
+    if ctx.layer == "conv" and {"x", "w", "b"} <= set(ctx.arrays) and out.ndim == 4:
+        flipped = dict(ctx.arrays, w=ctx.arrays["w"][:, :, ::-1, ::-1])
+        cand = _reference_conv(flipped, ctx.config)
+        if cand is not None and cand.shape == out.shape and np.allclose(out, cand, rtol=1e-6,
+                                                                         atol=1e-9):
+            hints.append(_hint("conv-flipped-kernel", "the output is a true convolution (the "
+                               "kernel flipped): the catalogue's conv is a cross-correlation, "
+                               "out[n, f, i, j] = sum(x_window * w[f]) without flipping w."))
     return hints
+
+
+def _reference_conv(arrays: dict[str, np.ndarray], config: dict[str, Any]) -> np.ndarray | None:
+    """The catalogue's convolution of the given arrays (trusted reference, this process)."""
+    from .reference.cs231n.layers import conv_forward_naive  # noqa: PLC0415
+
+    try:
+        return conv_forward_naive(arrays["x"], arrays["w"], arrays["b"],
+                                  {"stride": int(config.get("stride", 1)),
+                                   "pad": int(config.get("pad", 0))})[0]
+    except Exception:  # noqa: BLE001 - a hint is optional
+        return None
 
 
 # ----------------------------------------------------------------------------- shapes

@@ -232,3 +232,41 @@ def test_hint_coverage_on_gradient_mutants(tmp_path):
     assert total, "no gradient mutants"
     coverage = len(recognised) / total
     assert coverage >= 0.8, (coverage, not_recognised, missing_expectation)
+
+
+def _forward_ctx(layer, arrays, config, out):
+    from gradcheck._diagnose import ForwardContext
+
+    return ForwardContext(layer=layer, profile="cs231n", case=None, arrays=arrays,
+                          config=config, out=out, expected=np.zeros_like(out))
+
+
+def test_norm_over_the_wrong_axis_is_named():
+    from gradcheck._diagnose import forward_hints
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4))
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.standard_normal(4)
+    xo = x - x.mean(axis=1, keepdims=True)
+    layer_normed = gamma * xo / np.sqrt(xo.var(axis=1, keepdims=True) + 1e-5) + beta
+    hints = forward_hints(_forward_ctx("batchnorm", {"x": x, "gamma": gamma, "beta": beta},
+                                       {"train": True, "eps": 1e-5}, layer_normed))
+    assert [h["id"] for h in hints] == ["norm-wrong-axis"]
+    assert "layer norm" in hints[0]["message"]
+
+
+def test_flipped_conv_kernel_is_named():
+    from gradcheck._diagnose import forward_hints
+    from gradcheck.reference.cs231n.layers import conv_forward_naive
+
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 3, 2)), \
+        rng.standard_normal(4)
+    conv = {"stride": 1, "pad": 1}
+    true_convolution = conv_forward_naive(x, w[:, :, ::-1, ::-1], b, conv)[0]
+    hints = forward_hints(_forward_ctx("conv", {"x": x, "w": w, "b": b}, conv,
+                                       true_convolution))
+    assert "conv-flipped-kernel" in [h["id"] for h in hints]
+    correct = conv_forward_naive(x, w, b, conv)[0]
+    assert "conv-flipped-kernel" not in [h["id"] for h in forward_hints(
+        _forward_ctx("conv", {"x": x, "w": w, "b": b}, conv, correct))]
