@@ -451,9 +451,12 @@ def tanh_backward(dout, cache):
 '''
     path = make_sub(tmp_path, attack, marker)
     t0 = time.monotonic()
+    # cwd outside the repository: `python -c` puts the cwd first on sys.path, and a source
+    # tree there would shadow the installed package
     proc = subprocess.run([sys.executable, "-c", PARENT_RSS, "run", path, "--format", "json",
                            "--profile", "cs231n", "--timeout", "2", "--layer", "tanh",
-                           "--layer", "sigmoid"], capture_output=True, timeout=90)
+                           "--layer", "sigmoid"], capture_output=True, timeout=90,
+                          cwd=os.path.dirname(path))
     err = proc.stderr.decode("utf-8", "replace")
     assert_honest_cli(proc.returncode, proc.stdout.decode(), err, time.monotonic() - t0)
     peak_kib = int(err.rsplit("PARENT-MAXRSS", 1)[1].split()[0])
