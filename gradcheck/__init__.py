@@ -9,10 +9,14 @@ The core API::
 Front ends (the ``gradcheck`` CLI, the pytest plugin, the grader) are thin layers over it.
 """
 
-from ._catalogue import LAYERS, PROFILES, layer_ids
-from ._core import check_submission, reference_path
-from ._errors import GradcheckError, LoadError, SandboxError, UsageError
-from ._report import CheckResult, LayerReport, Report, schema, validate
+from ._source_tree import install as _install_source_tree_reference
+
+_install_source_tree_reference()
+
+from ._catalogue import LAYERS, PROFILES, layer_ids  # noqa: E402
+from ._core import check_submission, reference_path  # noqa: E402
+from ._errors import GradcheckError, LoadError, SandboxError, UsageError  # noqa: E402
+from ._report import CheckResult, LayerReport, Report, schema, validate  # noqa: E402
 
 __all__ = [
     "LAYERS",

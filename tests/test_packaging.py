@@ -42,3 +42,17 @@ def test_console_script_is_installed(tmp_path):
     res = subprocess.run([exe, "schema"], capture_output=True, text=True, cwd=tmp_path,
                          timeout=60)
     assert res.returncode == 0 and json.loads(res.stdout)["title"] == "gradcheck report"
+
+
+def test_a_bare_source_checkout_works_from_the_repository_root():
+    """`python -c` / `python -m` in the repository root import the source tree first, where
+    gradcheck.reference exists only through gradcheck._source_tree's finder."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    probe = PROBE.replace('"top_level_reference"', '"gradcheck_file": gradcheck.__file__, '
+                          '"top_level_reference"')
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=root, timeout=120)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["gradcheck_file"].startswith(root)  # the source tree, not site-packages
+    assert out["statuses"] == {"cs231n": "pass", "dlfs": "pass"}
