@@ -374,16 +374,21 @@ _kids = [subprocess.Popen([sys.executable, "-S", "-c",
     stop = threading.Event()
 
     def watch():
+        # proportional set size: shared pages (the interpreter, libraries) split between the
+        # processes that map them, as a cgroup charges them; summing VmRSS counts them 4 times
         while not stop.is_set():
             total = 0
             for pid in _procs_with(marker):
-                try:
-                    with open(f"/proc/{pid}/status") as fh:
-                        for line in fh:
-                            if line.startswith("VmRSS:"):
-                                total += int(line.split()[1]) * 1024
-                except OSError:
-                    pass
+                for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"),
+                                  (f"/proc/{pid}/status", "VmRSS:")):
+                    try:
+                        with open(path) as fh:
+                            kb = [int(ln.split()[1]) for ln in fh if ln.startswith(key)]
+                    except OSError:
+                        continue
+                    if kb:
+                        total += kb[0] * 1024
+                        break
             peak["rss"] = max(peak["rss"], total)
             time.sleep(0.05)
 
