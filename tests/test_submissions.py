@@ -122,7 +122,7 @@ def test_cs231n_maxpool_overlap():
     report = run("cs231n_maxpool_overlap")
     info = describe(report)
     assert report.status == "fail" and report.exit_code == 1, info
-    assert_layers(report, {"maxpool": "fail"})
+    assert_layers(report, {"maxpool": "fail"}, others="skip")  # only max pooling implemented
     lr = report.layer("maxpool")
     grads = [c for c in lr.checks if c.kind == "gradient" and c.status in FAILING]
     assert grads, info
@@ -136,7 +136,8 @@ def test_cs231n_db_shape():
     info = describe(report)
     assert report.status == "fail" and report.exit_code == 1, info
     # fc_net.py's TwoLayerNet uses the broken affine_backward, so its grads['b1'] is wrong too
-    assert_layers(report, {"affine": "fail", "two_layer_net": "fail"})
+    assert_layers(report, {"affine": "fail", "two_layer_net": "fail", "relu": "pass",
+                           "softmax_loss": "pass"}, others="skip")
     assert "shape" in failing_kinds(report.layer("affine")), info
     assert "gradient" in failing_kinds(report.layer("two_layer_net")), info
 
