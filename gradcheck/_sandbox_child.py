@@ -280,7 +280,9 @@ def _prepare_mounts(cfg: dict) -> list[str]:
     libc = _libc()
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     scratch = cfg["scratch"]
-    needed = [scratch] + list(cfg.get("needed", []))
+    # the runner too: the worker loads it after these mounts (then hides its folder), and a
+    # source checkout may live under /tmp
+    needed = [scratch, cfg["runner"]] + list(cfg.get("needed", []))
     # /tmp, /var/tmp, /dev/shm and every other world-writable directory found by the parent
     # (/run/lock, ...): a fresh private tmpfs each, keeping only the way to the scratch space
     # and to the interpreter's own folders when they live there (a virtual environment made
