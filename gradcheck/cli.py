@@ -20,8 +20,20 @@ def main() -> None:
     """Check the forward and backward passes of NumPy neural-network layers."""
 
 
+def _layer_ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+               ) -> tuple[str, ...]:
+    """``--layer a --layer b``, ``--layer a,b`` (and ``--layer a b``, see ``run``)."""
+    ids = tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+    unknown = [v for v in ids if v not in cat.layer_ids()]
+    if unknown:
+        raise click.BadParameter(f"unknown layer id {', '.join(unknown)}; the catalogue has "
+                                 f"{', '.join(cat.layer_ids())}", ctx=ctx, param=param)
+    return ids
+
+
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=True, file_okay=True))
+@click.argument("more_layers", nargs=-1, metavar="")
 @click.option("--profile", type=click.Choice(("auto",) + cat.PROFILES), default="auto",
               show_default=True, help="Course convention of the submission.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
@@ -30,8 +42,9 @@ def main() -> None:
               help="Write the report to this file instead of standard output.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for inputs, probe directions and random masks.")
-@click.option("--layer", "layers", multiple=True, type=click.Choice(cat.layer_ids()),
-              help="Check only this layer (repeatable).")
+@click.option("--layer", "layers", multiple=True, callback=_layer_ids, metavar="ID",
+              help="Check only this layer: repeatable, comma-separated, or several ids after "
+                   f"one --layer. Ids: {', '.join(cat.layer_ids())}.")
 @click.option("--isolation", type=click.Choice(ISOLATIONS), default=DEFAULT_ISOLATION,
               show_default=True,
               help="process: run submitted code in a limited child process; none: in-process "
@@ -39,13 +52,21 @@ def main() -> None:
 @click.option("--timeout", type=float, default=None,
               help="Wall-time limit per call, seconds (process isolation).")
 @click.option("--verbose", "-v", is_flag=True, help="Show warnings and captured output.")
-def run(path: str, profile: str, fmt: str, output: str | None, seed: int,
-        layers: tuple[str, ...], isolation: str, timeout: float | None, verbose: bool) -> None:
+def run(path: str, more_layers: tuple[str, ...], profile: str, fmt: str, output: str | None,
+        seed: int, layers: tuple[str, ...], isolation: str, timeout: float | None,
+        verbose: bool) -> None:
     """Check every catalogue layer found in PATH (a folder or a .py file).
 
     Exit code 0: every check passed; 1: a check failed or errored; 2: the submission could
     not be loaded, or bad usage.
     """
+    if more_layers:
+        # `--layer affine relu`: ids after the path belong to --layer (the contract's
+        # `[--layer ID ...]`); anything else there is a usage error
+        if not layers:
+            raise click.UsageError(f"unexpected argument(s) {' '.join(more_layers)}: one PATH, "
+                                   "then options (layer ids go after --layer)")
+        layers = layers + _layer_ids(click.get_current_context(), None, more_layers)
     limits = {"call_timeout": timeout} if timeout is not None else None
     try:
         report = check_submission(path, profile=profile, seed=seed,

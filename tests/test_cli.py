@@ -129,3 +129,21 @@ def test_a_checker_failure_still_prints_one_valid_json_report(runner, monkeypatc
     doc = json.loads(res.stdout)
     validate(doc)
     assert doc["status"] == "error" and "could not start" in doc["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("spelling", [
+    ["--layer", "conv", "--layer", "maxpool"],
+    ["--layer", "conv,maxpool"],
+    ["--layer", "conv", "maxpool"],          # the contract's `[--layer ID ...]`
+])
+def test_layer_option_spellings(runner, spelling):
+    res = runner.invoke(main, ["run", reference_path("cs231n"), *spelling, "--format", "json",
+                               "--isolation", "none"])
+    assert res.exit_code == 0, res.output
+    assert [lr["layer"] for lr in json.loads(res.stdout)["layers"]] == ["conv", "maxpool"]
+
+
+@pytest.mark.parametrize("args", [["extra"], ["--layer", "relu", "nonsense"],
+                                  ["--layer", "relu,softmax"]])
+def test_stray_arguments_are_usage_errors(runner, args):
+    assert runner.invoke(main, ["run", reference_path("cs231n"), *args]).exit_code == 2
