@@ -163,6 +163,14 @@ class LayerChecker:
         else:
             self.add("signature", "signature", "pass",
                      f"{', '.join(self.b.names)} found with the expected signature.")
+        for name in self.b.names:
+            others = self.found[name].get("also_in") or []
+            if others:
+                self.add("signature", f"signature:duplicate:{name}", "warn",
+                         f"{name} is defined differently in {', '.join(others)} as well; the "
+                         f"one in module {self.found[name]['module']} was checked (modules "
+                         f"are searched in alphabetical order). Remove or rename the other "
+                         f"so that the code you mean is the code that is graded.")
         return not blocking
 
     def _keywords(self, name: str) -> list[str]:

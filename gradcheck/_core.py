@@ -70,7 +70,7 @@ def _resolve_profile(requested: str, found: dict[str, Any]) -> str | None:
     if requested != "auto":
         raise UsageError(f"unknown profile {requested!r}: choose auto, "
                          f"{', '.join(cat.PROFILES)}")
-    counts = {p: sum(1 for n in cat.names_for(p) if n in found) for p in cat.PROFILES}
+    counts = _layers_found(found)
     best = max(cat.PROFILES, key=lambda p: counts[p])
     if list(counts.values()).count(counts[best]) > 1:
         # a tie (e.g. only TwoLayerNet, spelled alike in both): the catalogue's argument names
@@ -79,6 +79,30 @@ def _resolve_profile(requested: str, found: dict[str, Any]) -> str | None:
         votes = {p: len(params & cat.ARGUMENT_NAMES[p]) for p in cat.PROFILES}
         best = max(cat.PROFILES, key=lambda p: (counts[p], votes[p]))
     return best if counts[best] else None
+
+
+def _layers_found(found: dict[str, Any]) -> dict[str, int]:
+    """How many catalogue layers (not names: cs231n spells a layer with two) each profile
+    has in what was found."""
+    return {p: sum(1 for spec in cat.LAYERS if p in spec.bindings
+                   and any(n in found for n in spec.bindings[p].names)) for p in cat.PROFILES}
+
+
+def _other_profile_note(chosen: str, found: dict[str, Any]) -> dict[str, Any] | None:
+    """A warning when layers of the other profile were found too (and so not checked)."""
+    for other in cat.PROFILES:
+        if other == chosen:
+            continue
+        own = {n for spec in cat.LAYERS if chosen in spec.bindings
+               for n in spec.bindings[chosen].names}
+        names = [n for spec in cat.LAYERS if other in spec.bindings
+                 for n in spec.bindings[other].names if n in found and n not in own]
+        if names:
+            return {"kind": "profile", "type": "OtherProfile", "severity": "warning",
+                    "message": f"also found {other} layers ({', '.join(names)}), which were not "
+                    f"checked: this run checked the {chosen} profile; run with --profile "
+                    f"{other} to check those"}
+    return None
 
 
 def _check_layers_arg(layers: Iterable[str] | None) -> list[str] | None:
@@ -132,6 +156,9 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
         chosen = _resolve_profile(profile, {**unloaded, **loaded.found})
         report.profile = chosen
         report.errors = [_load_error(e, chosen, loaded.found) for e in loaded.errors]
+        note = _other_profile_note(chosen, loaded.found) if chosen else None
+        if note is not None:
+            report.errors.append(note)
         if chosen is None:
             if not report.errors:
                 report.errors.append({"kind": "load", "type": "NoLayersFound",

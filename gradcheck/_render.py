@@ -26,7 +26,8 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
     for err in report.errors:
         where = f"{err.get('file')}:{err.get('line')}" if err.get("file") else ""
         level = "warn" if err.get("severity") == "warning" else "error"
-        note = (" (defines no layer of the catalogue; not counted)" if level == "warn" else "")
+        note = (" (defines no layer of the catalogue; not counted)"
+                if level == "warn" and err.get("kind", "import") == "import" else "")
         lines.append(_badge(level, colour) + f" {where} {err.get('type', '')}: "
                      f"{err.get('message', '')}{note}".rstrip())
     if report.layers:

@@ -252,12 +252,29 @@ class Runner:
                 if os.path.isfile(full) and entry.endswith(".py") and entry not in _SKIP_FILES \
                         and not entry.startswith("test_"):
                     self._import(entry[:-3], full)
-                elif os.path.isdir(full) and entry not in _SKIP_DIRS \
-                        and os.path.isfile(os.path.join(full, "__init__.py")) \
-                        and entry.isidentifier():
+                elif os.path.isdir(full) and entry not in _SKIP_DIRS and entry.isidentifier() \
+                        and self._is_package_dir(entry, full):
                     if self._import(entry, full) is not None:
                         self._walk_package(entry, [full])
         return {"modules": [m.__name__ for m in self.modules], "errors": self.errors}
+
+    @staticmethod
+    def _is_package_dir(name: str, full: str) -> bool:
+        """A package: with an __init__.py, or a folder of modules without one (Python 3 imports
+        it as a namespace package: an unzipped upload ``hw/layers.py``), unless an installed
+        module of that name would be imported instead."""
+        if os.path.isfile(os.path.join(full, "__init__.py")):
+            return True
+        try:
+            has_py = any(e.endswith(".py") for e in os.listdir(full))
+        except OSError:
+            return False
+        if not has_py or name in sys.modules:
+            return False
+        spec = importlib.util.find_spec(name)
+        return spec is not None and spec.origin is None and any(
+            os.path.abspath(p) == os.path.abspath(full)
+            for p in (spec.submodule_search_locations or []))
 
     def _uses_relative_imports(self) -> bool:
         """Whether a top-level module of the folder imports a sibling relatively."""
@@ -290,6 +307,16 @@ class Runner:
                 return obj
         return None
 
+    def _relfile(self, mod: Any) -> str:
+        """A module's file relative to the submission (its name if it has no file)."""
+        f = getattr(mod, "__file__", None)
+        if not isinstance(f, str):
+            return mod.__name__
+        try:
+            return os.path.relpath(f, self._base_dir())
+        except ValueError:
+            return os.path.basename(f)
+
     @staticmethod
     def _params(obj: Any) -> list[list[Any]] | None:
         try:
@@ -315,6 +342,13 @@ class Runner:
                 home = getattr(obj, "__module__", None)
                 if isinstance(home, str) and home in loaded and home != mod.__name__:
                     mod = sys.modules.get(home, mod)
+                # other modules defining a DIFFERENT object under the same name (an old
+                # experiment beside the real file): the report says which one was checked
+                others = sorted({self._relfile(m) for m in self.modules
+                                 if m.__dict__.get(name) is not None
+                                 and m.__dict__.get(name) is not obj
+                                 and getattr(m.__dict__.get(name), "__module__", m.__name__)
+                                 != home})
                 if inspect.isclass(obj):
                     methods = {}
                     for meth in ("forward", "backward", "loss", "gradient", "numerical_gradient",
@@ -324,10 +358,11 @@ class Runner:
                             params = self._params(getattr(obj, meth))
                             methods[meth] = params[1:] if params else params  # drop self
                     found[name] = {"module": mod.__name__, "kind": "class",
-                                   "params": self._params(obj), "methods": methods}
+                                   "params": self._params(obj), "methods": methods,
+                                   "also_in": others}
                 elif callable(obj):
                     found[name] = {"module": mod.__name__, "kind": "function",
-                                   "params": self._params(obj)}
+                                   "params": self._params(obj), "also_in": others}
                 else:
                     found[name] = {"module": mod.__name__, "kind": "other",
                                    "params": None, "type": type(obj).__name__}

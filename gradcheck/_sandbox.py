@@ -342,6 +342,8 @@ def _clean_found(found: Any) -> dict[str, Any]:
         if isinstance(info.get("methods"), dict):
             d["methods"] = {_text(m, 100): params(p)
                             for m, p in list(info["methods"].items())[:32]}
+        if isinstance(info.get("also_in"), list):
+            d["also_in"] = [_text(m, 200) for m in info["also_in"][:16] if isinstance(m, str)]
         if isinstance(info.get("type"), str):
             d["type"] = _text(info["type"], 200)
         out[name] = d
