@@ -41,6 +41,22 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if np.isfinite(x) else str(x)
 
 
+def worst_details(loc: Localisation, k: int = 5) -> list[dict[str, Any]]:
+    """The report's record of the worst elements of a localised gradient."""
+    return [{"index": list(e.index), "analytic": e.analytic, "numeric": e.numeric}
+            for e in loc.worst(k)]
+
+
+def worst_sentence(name: str, loc: Localisation, k: int = 3) -> str:
+    """' Worst: dW[1, 0] = 0.5, numerical 1; ...' (empty when nothing was localised)."""
+    worst = loc.worst(k)
+    if not worst:
+        return ""
+    return " Worst: " + "; ".join(
+        f"{name}[{', '.join(map(str, e.index))}] = {_fmt(e.analytic)}, numerical "
+        f"{_fmt(e.numeric)}" for e in worst) + "."
+
+
 def _shape(t: Any) -> str:
     return "(" + ", ".join(str(int(s)) for s in t) + ("," if len(t) == 1 else "") + ")"
 
@@ -587,8 +603,7 @@ class LayerChecker:
         loc = localise(objective, arrays[name], analytic, rng)
         details["calls"] += loc.calls
         details["duration"] = time.perf_counter() - t0
-        details["worst"] = [{"index": list(e.index), "analytic": e.analytic,
-                             "numeric": e.numeric} for e in loc.worst(5)]
+        details["worst"] = worst_details(loc)
         details["elements_checked"] = len(loc.elements)
         details["elements_total"] = loc.total
         details["elements_wrong"] = self._count_wrong(loc)
@@ -606,11 +621,7 @@ class LayerChecker:
         wrong = details["elements_wrong"]
         msg += (f" {wrong} of {len(loc.elements)} {'sampled ' if loc.sampled else ''}elements "
                 f"differ.")
-        worst = loc.worst(3)
-        if worst:
-            msg += " Worst: " + "; ".join(
-                f"{gname}[{', '.join(map(str, e.index))}] = {_fmt(e.analytic)}, numerical "
-                f"{_fmt(e.numeric)}" for e in worst) + "."
+        msg += worst_sentence(gname, loc)
         if hints:
             msg += " Likely cause: " + hints[0]["message"]
         self.add("gradient", f"gradient:{gname}", "fail", msg, case, input=gname,

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ._catalogue import Case
-from ._checks import LayerChecker, _AbortLayer, _fmt, _shape, _Stop, _where
+from ._checks import (LayerChecker, _AbortLayer, _fmt, _shape, _Stop, _where,
+                      worst_details, worst_sentence)
 from ._diagnose import constant_ratio
 from ._executor import CallResult
 from ._numeric import compare_arrays, directional_check, localise
@@ -525,15 +526,10 @@ class NetChecker(LayerChecker):
             return
         loc = localise(objective, data[k], g, rng)
         details["calls"] += loc.calls
-        details["worst"] = [{"index": list(e.index), "analytic": e.analytic,
-                             "numeric": e.numeric} for e in loc.worst(5)]
+        details["worst"] = worst_details(loc)
         msg = (f"{gname} is wrong: it disagrees with numerical derivatives of the loss "
-               f"(relative error {_fmt(rel)}, tolerance {_fmt(reltol)}).")
-        worst = loc.worst(3)
-        if worst:
-            msg += " Worst: " + "; ".join(
-                f"{gname}[{', '.join(map(str, e.index))}] = {_fmt(e.analytic)}, numerical "
-                f"{_fmt(e.numeric)}" for e in worst) + "."
+               f"(relative error {_fmt(rel)}, tolerance {_fmt(reltol)})."
+               + worst_sentence(gname, loc))
         why, hint_id = self._why(case, cfg, seed, arrays, data, k, g, ref)
         if why:
             msg += " Likely cause: " + why
