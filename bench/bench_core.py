@@ -22,10 +22,10 @@ import time
 import numpy as np
 
 from gradcheck import check_submission, reference_path
-from gradcheck._catalogue import BY_ID, Case
-from gradcheck._checks import LayerChecker, Settings
-from gradcheck._core import reference_modules
-from gradcheck._executor import CountingExecutor, InProcessExecutor
+from gradcheck.catalogue import BY_ID, Case
+from gradcheck.engine.checker import LayerChecker, Settings
+from gradcheck.api import reference_modules
+from gradcheck.isolation import CountingExecutor, InProcessExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from gradcheck import _catalogue as cat
+from gradcheck import catalogue as cat
 from gradcheck import check_submission, reference_path
-from gradcheck._executor import InProcessExecutor
-from gradcheck._sandbox import ProcessExecutor
+from gradcheck.isolation import InProcessExecutor
+from gradcheck.isolation.sandbox import ProcessExecutor
 
 
 def _median(xs: list[float]) -> float:

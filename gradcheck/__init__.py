@@ -13,10 +13,10 @@ from ._source_tree import install as _install_source_tree_reference
 
 _install_source_tree_reference()
 
-from ._catalogue import LAYERS, PROFILES, layer_ids  # noqa: E402
-from ._core import check_submission, reference_path  # noqa: E402
-from ._errors import GradcheckError, LoadError, SandboxError, UsageError  # noqa: E402
-from ._report import CheckResult, LayerReport, Report, schema, validate  # noqa: E402
+from .api import check_submission, reference_path  # noqa: E402
+from .catalogue import LAYERS, PROFILES, layer_ids  # noqa: E402
+from .errors import GradcheckError, LoadError, SandboxError, UsageError  # noqa: E402
+from .report import CheckResult, LayerReport, Report, schema, validate  # noqa: E402
 
 __all__ = [
     "LAYERS",

@@ -7,11 +7,12 @@ import sys
 
 import click
 
-from . import _catalogue as cat
-from ._core import DEFAULT_ISOLATION, ISOLATIONS, _version, check_submission
-from ._errors import GradcheckError, UsageError
-from ._render import render_text
-from ._report import Report, schema, validate
+from . import catalogue as cat
+from .api import _version, check_submission
+from .errors import GradcheckError, UsageError
+from .isolation import DEFAULT_ISOLATION, ISOLATIONS
+from .report import Report, schema, validate
+from .report.text import render_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +87,7 @@ def run(path: str, more_layers: tuple[str, ...], profile: str, fmt: str, output:
                                  "severity": "error", "message": exc.message}],
                         tool_version=_version())
     if fmt == "html":
-        from ._html import render_html  # noqa: PLC0415
+        from .report.html import render_html  # noqa: PLC0415
 
         text = render_html(report)
     elif fmt == "json":

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gradcheck import UsageError, check_submission, layer_ids, reference_path, validate
-from gradcheck._catalogue import LAYERS, PROFILES
+from gradcheck.catalogue import LAYERS, PROFILES
 
 AFFINE_OK = """
 import numpy as np
@@ -387,7 +387,7 @@ def test_a_lone_two_layer_net_is_attributed_by_its_argument_names(tmp_path, args
 def test_an_internal_error_is_contained_to_its_layer(monkeypatch):
     """A bug in a check must not crash the run: that layer is an error saying so, the other
     layers are still graded and the report is valid."""
-    from gradcheck import _checks
+    from gradcheck.engine import checker as _checks
 
     def broken(self, *args, **kwargs):
         raise ZeroDivisionError("simulated checker bug")

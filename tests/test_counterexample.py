@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from gradcheck import _counterexample, check_submission, validate
+from gradcheck import check_submission, validate
+from gradcheck.engine import counterexample as _counterexample
 
 mutants = pytest.importorskip("mutants")
 BY_ID = {m.id: m for m in mutants.MUTANTS}

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from gradcheck import _diagnose as dg
-from gradcheck._catalogue import Case
-from gradcheck._numeric import ElementResult, Localisation
+from gradcheck.engine import diagnose as dg
+from gradcheck.catalogue import Case
+from gradcheck.engine.numeric import ElementResult, Localisation
 
 
 def _ctx(analytic, numeric, *, layer="affine", name="x", arrays=None, dout=None, case=None):
@@ -235,14 +235,14 @@ def test_hint_coverage_on_gradient_mutants(tmp_path):
 
 
 def _forward_ctx(layer, arrays, config, out):
-    from gradcheck._diagnose import ForwardContext
+    from gradcheck.engine.diagnose import ForwardContext
 
     return ForwardContext(layer=layer, profile="cs231n", case=None, arrays=arrays,
                           config=config, out=out, expected=np.zeros_like(out))
 
 
 def test_norm_over_the_wrong_axis_is_named():
-    from gradcheck._diagnose import forward_hints
+    from gradcheck.engine.diagnose import forward_hints
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 4))
@@ -256,7 +256,7 @@ def test_norm_over_the_wrong_axis_is_named():
 
 
 def test_flipped_conv_kernel_is_named():
-    from gradcheck._diagnose import forward_hints
+    from gradcheck.engine.diagnose import forward_hints
     from gradcheck.reference.cs231n.layers import conv_forward_naive
 
     rng = np.random.default_rng(1)

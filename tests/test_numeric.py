@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from gradcheck._numeric import compare_arrays, directional_check, localise, step_for
+from gradcheck.engine.numeric import compare_arrays, directional_check, localise, step_for
 
 
 def _objective(f):

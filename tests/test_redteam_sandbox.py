@@ -773,8 +773,8 @@ def test_contained_symlink_out_and_non_utf8(tmp_path):
 # ----------------------------------------------------------------------------------------
 
 def test_reader_turns_any_parse_failure_into_a_protocol_error_and_resets():
-    from gradcheck import _sandbox as sb
-    from gradcheck import _sandbox_child as wire
+    from gradcheck.isolation import sandbox as sb
+    from gradcheck.isolation.untrusted import child as wire
 
     reader = sb.MessageReader()
     body = b"[" * 200000
@@ -790,8 +790,8 @@ def test_reader_turns_any_parse_failure_into_a_protocol_error_and_resets():
 def test_reader_caps_the_whole_reply_before_reading_it():
     import numpy as np
 
-    from gradcheck import _sandbox as sb
-    from gradcheck import _sandbox_child as wire
+    from gradcheck.isolation import sandbox as sb
+    from gradcheck.isolation.untrusted import child as wire
 
     data = sb.encode_npy(np.zeros(1000))
     msg = wire.pack({"t": "result", "i": 0, "meta": {}}, [("a", data), ("b", data)])
@@ -817,7 +817,7 @@ def test_reader_caps_the_whole_reply_before_reading_it():
     {"t": "loaded", "modules": [[]], "errors": [], "found": {}},
 ])
 def test_loaded_message_is_checked_field_by_field(obj):
-    from gradcheck import _sandbox as sb
+    from gradcheck.isolation import sandbox as sb
 
     with pytest.raises(sb.ProtocolError):
         sb._check_loaded_message(obj)
@@ -831,14 +831,14 @@ def test_loaded_message_is_checked_field_by_field(obj):
     {"t": "pid", "pid": -5, "mode": "pidns", "notes": []},
 ])
 def test_pid_message_is_checked_field_by_field(obj):
-    from gradcheck import _sandbox as sb
+    from gradcheck.isolation import sandbox as sb
 
     with pytest.raises(sb.ProtocolError):
         sb._check_pid_message(obj)
 
 
 def test_result_message_is_checked_field_by_field():
-    from gradcheck import _sandbox as sb
+    from gradcheck.isolation import sandbox as sb
 
     for obj in ({"t": "result", "i": "0", "meta": {}}, {"t": "result", "i": 0, "meta": 3},
                 {"t": "loaded", "i": 0, "meta": {}}, {"t": "result", "i": 1, "meta": {}}):
@@ -866,7 +866,7 @@ def _nest(path: str, depth: int, name: str = "d") -> None:
 
 
 def test_rmtree_removes_a_tree_deeper_than_path_max(tmp_path):
-    from gradcheck import _sandbox as sb
+    from gradcheck.isolation import sandbox as sb
 
     top = tmp_path / "scratch"
     top.mkdir()
@@ -877,7 +877,7 @@ def test_rmtree_removes_a_tree_deeper_than_path_max(tmp_path):
 
 
 def test_copy_tree_caps_depth_and_entries(tmp_path, monkeypatch):
-    from gradcheck import _sandbox as sb
+    from gradcheck.isolation import sandbox as sb
 
     src = tmp_path / "src"
     src.mkdir()
@@ -961,7 +961,7 @@ print("SEEN", seen)
 
 
 def test_world_writable_scan_is_bounded_and_finds_the_usual_suspects():
-    from gradcheck import _sandbox as sb
+    from gradcheck.isolation import sandbox as sb
 
     t0 = time.monotonic()
     found = sb._world_writable_dirs()

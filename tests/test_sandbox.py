@@ -27,8 +27,8 @@ import pytest
 from click.testing import CliRunner
 
 from gradcheck import check_submission, validate
-from gradcheck import _sandbox as sb
-from gradcheck import _sandbox_child as wire
+from gradcheck.isolation import sandbox as sb
+from gradcheck.isolation.untrusted import child as wire
 from gradcheck.cli import main
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -343,7 +343,7 @@ def test_detached_and_forked_processes_are_gone(tmp_path, guard, marker, mode):
             return t, t
         """
     d = make(tmp_path, tanh, prelude=prelude)
-    from gradcheck._sandbox import ProcessExecutor
+    from gradcheck.isolation.sandbox import ProcessExecutor
 
     ex = ProcessExecutor(str(d), mode=mode, **LIMITS)
     arm()
@@ -599,7 +599,7 @@ def test_child_is_unprivileged_offline_and_cannot_import_gradcheck(tmp_path, gua
 # ------------------------------------------------------------------ the executor directly
 def test_close_is_idempotent_and_removes_the_scratch(tmp_path):
     from gradcheck import reference_path
-    from gradcheck._sandbox import ProcessExecutor
+    from gradcheck.isolation.sandbox import ProcessExecutor
 
     ex = ProcessExecutor(reference_path("cs231n"), call_timeout=2)
     res = ex.load(["relu_forward", "relu_backward"])
@@ -746,7 +746,7 @@ def _run_as_nobody(tmp_path: Path, marker: str, mode: str, repo: Path) -> None:
     script.write_text(textwrap.dedent(f"""
         import json
         from gradcheck import check_submission
-        from gradcheck._sandbox import ProcessExecutor
+        from gradcheck.isolation.sandbox import ProcessExecutor
         ex = ProcessExecutor({str(d)!r}, mode={mode!r}, **{LIMITS!r})
         r = check_submission({str(d)!r}, profile="cs231n",
                              layers=["relu", "sigmoid", "tanh"], executor=ex)

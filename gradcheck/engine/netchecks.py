@@ -25,13 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from ._catalogue import Case
-from ._checks import (LayerChecker, _AbortLayer, _fmt, _shape, _Stop, _where,
-                      worst_details, worst_sentence)
-from ._diagnose import constant_ratio
-from ._executor import CallResult
-from ._numeric import compare_arrays, directional_check, localise
-from ._report import LayerReport
+from ..catalogue import Case
+from ..isolation.protocol import CallResult
+from ..report import LayerReport
+from .checker import (
+    LayerChecker,
+    _AbortLayer,
+    _fmt,
+    _shape,
+    _Stop,
+    _where,
+    worst_details,
+    worst_sentence,
+)
+from .diagnose import constant_ratio
+from .numeric import compare_arrays, directional_check, localise
 
 #: the parameters of the net and their shapes in terms of the config's dimensions
 SHAPES = {"W1": ("D", "H"), "b1": ("H",), "W2": ("H", "C"), "b2": ("C",)}

@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import _sandbox_child as wire
-from ._executor import MAX_ELEMENTS, CallResult, LoadResult, sanitize
-from ._runner import __file__ as _RUNNER_PATH
-from ._errors import SandboxError
+from ...errors import SandboxError
+from ..protocol import MAX_ELEMENTS, CallResult, LoadResult, sanitize
+from ..untrusted import child as wire
+from ..untrusted.runner import __file__ as _RUNNER_PATH
 
 CHILD_PATH = wire.__file__
 JSON_CAP = 4 << 20                     # one message's JSON part

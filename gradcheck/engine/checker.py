@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ._catalogue import Binding, Case, LayerSpec
-from ._executor import CallResult, Executor
-from ._numeric import Localisation, compare_arrays, directional_check, localise
-from . import _diagnose
-from ._report import CheckResult, LayerReport
+from ..catalogue import Binding, Case, LayerSpec
+from ..isolation.protocol import CallResult, Executor
+from ..report import CheckResult, LayerReport
+from . import diagnose as _diagnose
+from .numeric import Localisation, compare_arrays, directional_check, localise
 
 FLOAT64 = np.dtype(np.float64)
 

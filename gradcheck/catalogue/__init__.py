@@ -84,9 +84,8 @@ class LayerSpec:
         default_factory=dict)
     #: per-profile overrides of grad_rtol / forward_rtol
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: the checker class for this entry (None: the standard per-layer LayerChecker), or a lazy
-    #: "module:Class" string (relative to the gradcheck package, e.g. "._netchecks:NetChecker");
-    #: it is constructed like LayerChecker and must return a LayerReport from ``run()``
+    #: the kind of checker for this entry: None (the standard per-layer checker) or a name in
+    #: ``gradcheck.engine.CHECKERS`` (e.g. "network"); the catalogue imports nothing of the engine
     checker: Any = None
 
     def cases_for(self, profile: str) -> list[Case]:
@@ -516,7 +515,7 @@ LAYERS: tuple[LayerSpec, ...] = (
         # dlfs: the book's log(p + 1e-7) moves the loss and its gradient by ~1e-7 / p
         # (p >= 0.1 by construction), see _netchecks.gen_two_layer_net
         tolerances={"dlfs": {"grad": 1e-5, "forward": 1e-5}},
-        checker="._netchecks:NetChecker"),
+        checker="network"),
 )
 
 BY_ID: dict[str, LayerSpec] = {spec.id: spec for spec in LAYERS}

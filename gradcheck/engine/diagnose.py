@@ -473,7 +473,7 @@ def forward_hints(ctx: ForwardContext) -> list[dict[str, Any]]:
 
 def _reference_conv(arrays: dict[str, np.ndarray], config: dict[str, Any]) -> np.ndarray | None:
     """The catalogue's convolution of the given arrays (trusted reference, this process)."""
-    from .reference.cs231n.layers import conv_forward_naive  # noqa: PLC0415
+    from ..reference.cs231n.layers import conv_forward_naive  # noqa: PLC0415
 
     try:
         return conv_forward_naive(arrays["x"], arrays["w"], arrays["b"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._report import Report
+from .model import Report
 
 _COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "skip": "bright_black",
             "warn": "yellow"}

@@ -1,6 +1,6 @@
 """The report model: what every front end (CLI, pytest plugin, grader) reads.
 
-``Report.to_dict()`` is the JSON document described by ``schema/report.schema.json``.
+``Report.to_dict()`` is the JSON document described by ``report/report.schema.json``.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class Report:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema every report validates against (shipped as package data)."""
-    text = resources.files("gradcheck").joinpath("schema/report.schema.json").read_text("utf-8")
+    text = resources.files("gradcheck").joinpath("report/report.schema.json").read_text("utf-8")
     return json.loads(text)
 
 

@@ -13,14 +13,18 @@ import time
 import traceback
 from typing import Any, Callable, Iterable
 
-from . import _catalogue as cat
-from ._checks import LayerChecker, Settings
-from ._errors import SandboxError, UsageError
-from ._executor import CountingExecutor, Executor, InProcessExecutor
-from ._report import CheckResult, LayerReport, Report
-
-ISOLATIONS = ("process", "none")
-DEFAULT_ISOLATION = "process"
+from . import catalogue as cat
+from .engine import Settings, checker_for
+from .engine import numeric as num
+from .errors import SandboxError, UsageError
+from .isolation import (
+    DEFAULT_ISOLATION,
+    CountingExecutor,
+    Executor,
+    InProcessExecutor,
+    executor_for,
+)
+from .report import CheckResult, LayerReport, Report
 
 ExecutorFactory = Callable[[str], Executor]
 
@@ -52,16 +56,6 @@ def reference_path(profile: str) -> str:
     """The folder of the reference implementation of a profile (itself a valid submission)."""
     pkg = importlib.import_module(f"gradcheck.reference.{profile}")
     return os.path.dirname(pkg.__file__ or "")
-
-
-def _executor_for(path: str, isolation: str, limits: dict[str, Any] | None) -> Executor:
-    if isolation == "none":
-        return InProcessExecutor(path)
-    if isolation == "process":
-        from ._sandbox import ProcessExecutor  # noqa: PLC0415 - optional until used
-
-        return ProcessExecutor(path, **(limits or {}))
-    raise UsageError(f"unknown isolation {isolation!r}: choose one of {', '.join(ISOLATIONS)}")
 
 
 def _resolve_profile(requested: str, found: dict[str, Any]) -> str | None:
@@ -144,7 +138,7 @@ def check_submission(path: str | os.PathLike[str], *, profile: str = "auto", see
     if profile not in ("auto",) + cat.PROFILES:
         raise UsageError(f"unknown profile {profile!r}: choose auto, {', '.join(cat.PROFILES)}")
     settings = Settings(seed=seed, directions=directions)
-    inner = executor if executor is not None else _executor_for(path, isolation, limits)
+    inner = executor if executor is not None else executor_for(path, isolation, limits)
     student = CountingExecutor(inner)
     report = Report(submission=path, profile=None, settings={}, tool_version=_version())
     try:
@@ -220,7 +214,7 @@ def _check_profile(profile: str, student: Executor, found: dict[str, Any], setti
             if failed is not None:
                 out.append(failed)
                 continue
-        cls = _resolve_checker(spec.checker)
+        cls = checker_for(spec)
         checker = cls(spec, profile, student, reference, found, settings, index)
         try:
             out.append(checker.run())
@@ -230,7 +224,7 @@ def _check_profile(profile: str, student: Executor, found: dict[str, Any], setti
             out.append(_internal_error(spec, profile, exc))
             continue
         if counterexample and out[-1].status == "fail":
-            from ._counterexample import DEFAULT_BUDGET, search_for  # noqa: PLC0415
+            from .engine.counterexample import DEFAULT_BUDGET, search_for  # noqa: PLC0415
 
             budget = DEFAULT_BUDGET if counterexample is True else float(counterexample)
             try:
@@ -253,20 +247,8 @@ def _internal_error(spec: cat.LayerSpec, profile: str, exc: Exception) -> LayerR
                        names=list(spec.bindings[profile].names), checks=[check])
 
 
-def _resolve_checker(checker: Any) -> Any:
-    """A catalogue entry's checker: None (standard), a class, or a lazy "module:Class"."""
-    if checker is None:
-        return LayerChecker
-    if isinstance(checker, str):
-        module, _, name = checker.partition(":")
-        return getattr(importlib.import_module(module, __package__), name)
-    return checker
-
-
 def tolerances(profile: str | None) -> dict[str, Any]:
     """The tolerances in force, per layer (recorded in the report's settings)."""
-    from . import _numeric as num
-
     per_layer = {}
     for spec in cat.LAYERS:
         if profile is None or profile in spec.bindings:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._report import Report
+from .model import Report
 
 _COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#8250df", "skip": "#6e7781",
             "warn": "#9a6700"}

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ._catalogue import Case, LayerSpec
+from ..catalogue import Case, LayerSpec
 
 #: default wall-time budget per failing layer, seconds
 DEFAULT_BUDGET = 5.0
@@ -135,7 +135,7 @@ def search(spec: LayerSpec, profile: str, student: Any, reference: Any, found: d
     ``report`` is the layer's LayerReport (only searched when its status is "fail" and a
     forward/gradient/shape/dtype check failed in a full-role configuration).
     """
-    from ._checks import LayerChecker
+    from .checker import LayerChecker
 
     full = {c.label for c in spec.cases_for(profile) if c.role == "full"}
     kinds = {c.kind for c in report.checks
@@ -265,7 +265,7 @@ def snippet(spec: LayerSpec, profile: str, found: dict[str, Any], settings: Any,
             reference: Any, params: dict[str, Any], config: dict[str, Any]) -> str:
     """Python a student can paste next to their code: the failing inputs, a call of THEIR
     functions and a central-difference comparison (no reference code)."""
-    from ._checks import LayerChecker
+    from .checker import LayerChecker
 
     case = Case("counterexample", params, config)
     spec2 = dataclasses.replace(spec, cases=(case,))
