@@ -2,10 +2,10 @@
 
 Run as ``python -I -B -u _sandbox_child.py CONFIG_FD`` by ``_sandbox.ProcessExecutor``: the
 configuration (JSON) is read from that inherited pipe, which is then closed.
-This file imports nothing of gradcheck's (the worker loads ``_runner.py`` by file path under
-a private name) and only the standard library at module level; NumPy is imported by the
-worker. The parent also imports this module for the wire format and the process sweep; the
-``main`` entry point runs only as a script.
+This file imports nothing of gradcheck's (the worker loads ``runner.py`` and its sibling
+modules by file path, as a package under a private name) and only the standard library at
+module level; NumPy is imported by the worker. The parent also imports this module for the
+wire format and the process sweep; the ``main`` entry point runs only as a script.
 
 Processes::
 
@@ -272,6 +272,30 @@ def _hide_keeping(libc, directory: str, needed: list[str], mode: str, done: list
             done.append(f"{sub} failed: {exc}")
 
 
+def _load_runner(path: str):
+    """The runner module at ``path``, with its folder loaded as the package ``_gc_untrusted``
+    (by path, so that its sibling modules are imported relatively and nothing of the checker
+    is). The package's names are removed from ``sys.modules`` again: submitted code finds
+    nothing of the runner there."""
+    import importlib
+    import importlib.util
+
+    folder = os.path.dirname(os.path.abspath(path))
+    spec = importlib.util.spec_from_file_location(
+        "_gc_untrusted", os.path.join(folder, "__init__.py"),
+        submodule_search_locations=[folder])
+    pkg = importlib.util.module_from_spec(spec)
+    sys.modules["_gc_untrusted"] = pkg
+    try:
+        spec.loader.exec_module(pkg)
+        name = os.path.splitext(os.path.basename(path))[0]
+        return importlib.import_module("_gc_untrusted." + name)
+    finally:
+        for m in [m for m in sys.modules
+                  if m == "_gc_untrusted" or m.startswith("_gc_untrusted.")]:
+            del sys.modules[m]
+
+
 def _prepare_mounts(cfg: dict) -> list[str]:
     """In the new mount namespace: private /tmp, /var/tmp, /dev/shm (only the scratch
     directory stays visible), and the interpreter's directories made traversable for the
@@ -280,9 +304,10 @@ def _prepare_mounts(cfg: dict) -> list[str]:
     libc = _libc()
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     scratch = cfg["scratch"]
-    # the runner too: the worker loads it after these mounts (then hides its folder), and a
-    # source checkout may live under /tmp
-    needed = [scratch, cfg["runner"]] + list(cfg.get("needed", []))
+    # the runner's folder too (runner.py and its sibling modules): the worker loads it after
+    # these mounts (then hides it), and a source checkout may live under /tmp
+    needed = [scratch, os.path.dirname(os.path.abspath(cfg["runner"]))] \
+        + list(cfg.get("needed", []))
     # /tmp, /var/tmp, /dev/shm and every other world-writable directory found by the parent
     # (/run/lock, ...): a fresh private tmpfs each, keeping only the way to the scratch space
     # and to the interpreter's own folders when they live there (a virtual environment made
@@ -421,13 +446,9 @@ def worker(cfg: dict, mode: str) -> None:
             hard = value + 1 if name == "RLIMIT_CPU" else value
             resource.setrlimit(getattr(resource, name), (value, hard))
     # NumPy and the runner are imported before the privilege drop, submitted code after it
-    import importlib.util
-
     import numpy as np
 
-    spec = importlib.util.spec_from_file_location("_gc_sandbox_runner", cfg["runner"])
-    rmod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rmod)
+    rmod = _load_runner(cfg["runner"])
     if mode in ("pidns", "userns"):
         # the checker's and the reference's folders become empty in this namespace: submitted
         # code can neither import nor read them (the runner is loaded already)
