@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .model import Report
+from .model import CheckResult, LayerReport, Report
 
 _COLOURS = {"pass": "green", "fail": "red", "error": "magenta", "skip": "bright_black",
             "warn": "yellow"}
@@ -44,27 +44,11 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
                          f"{lr.duration:5.2f}s {extra}".rstrip())
     shown = False
     for lr in report.layers:
-        groups: dict[tuple[str, str], list] = {}
-        for c in lr.checks:
-            if c.status in ("fail", "error") or (c.status == "warn" and (
-                    verbose or c.config == "default")):
-                groups.setdefault((c.name, c.status), []).append(c)
-        for same in groups.values():
-            if not shown:
-                lines.append("")
-                shown = True
-            # the same check failing in several configurations: the first in full, then
-            # where else (every one in full with --verbose)
-            for k, c in enumerate(same if verbose else same[:1]):
-                where = "" if c.config == "default" else f" [{c.config}]"
-                lines.append(f"{_badge(c.status, colour)} {lr.layer} {c.kind}{where}: "
-                             f"{c.message}")
-                hints = c.details.get("hints", []) if isinstance(c.details, dict) else []
-                for hint in hints[1:] if "Likely cause" in c.message else hints:
-                    lines.append(f"      hint: {hint.get('message', '')}")
-            if len(same) > 1 and not verbose:
-                verb = {"fail": "fails", "error": "errors"}.get(same[0].status, "warns")
-                lines.append(f"      also {verb} in: " + "; ".join(c.config for c in same[1:]))
+        failures = failure_lines(lr, lr.checks, colour=colour, verbose=verbose)
+        if failures and not shown:
+            lines.append("")
+            shown = True
+        lines += failures
         lines += _layer_extras(lr)
     out = report.output or {}
     for stream in ("stdout", "stderr"):
@@ -81,6 +65,37 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
     lines.append(click.style(final, fg=_COLOURS.get(report.status), bold=True)
                  if colour else final)
     return "\n".join(lines) + "\n"
+
+
+def failure_lines(lr: LayerReport, checks: list[CheckResult], colour: bool = False,
+                  verbose: bool = False) -> list[str]:
+    """The lines for the failing (and shown warning) checks among ``checks`` of one layer.
+
+    The same check failing in several configurations is shown once in full, then where else
+    (each in full with ``verbose``). The CLI and the pytest plugin print these same lines.
+    """
+    lines: list[str] = []
+    groups: dict[tuple[str, str], list[CheckResult]] = {}
+    for c in checks:
+        if c.status in ("fail", "error") or (c.status == "warn" and (
+                verbose or c.config == "default")):
+            groups.setdefault((c.name, c.status), []).append(c)
+    for same in groups.values():
+        for c in same if verbose else same[:1]:
+            where = "" if c.config == "default" else f" [{c.config}]"
+            lines.append(f"{_badge(c.status, colour)} {lr.layer} {c.kind}{where}: {c.message}")
+            hints = c.details.get("hints", []) if isinstance(c.details, dict) else []
+            for hint in hints[1:] if "Likely cause" in c.message else hints:
+                lines.append(f"      hint: {hint.get('message', '')}")
+        if len(same) > 1 and not verbose:
+            verb = {"fail": "fails", "error": "errors"}.get(same[0].status, "warns")
+            lines.append(f"      also {verb} in: " + "; ".join(c.config for c in same[1:]))
+    return lines
+
+
+def layer_extras(lr: LayerReport) -> list[str]:
+    """A failing layer's hints and its minimal counterexample with the snippet."""
+    return _layer_extras(lr)
 
 
 def _layer_extras(lr: "object") -> list[str]:

@@ -79,10 +79,8 @@ class Loader:
         try:
             with self._capture():
                 mod = importlib.import_module(name)
-        except SystemExit as exc:  # sys.exit() at import time is an import failure
-            self._record_import_error(name, path, exc)
-            return None
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - sys.exit(), KeyboardInterrupt, pytest.skip()
+            # at import time: a failure of this module only, never of the whole load
             self._record_import_error(name, path, exc)
             return None
         self.modules.append(mod)
@@ -124,7 +122,7 @@ class Loader:
                         spec.loader.exec_module(pkg)
                 self.modules.append(pkg)
                 self._walk_package(pkg_name, [self.root])
-            except (Exception, SystemExit) as exc:
+            except BaseException as exc:  # noqa: BLE001 - contained to this package
                 self._record_import_error(pkg_name, init, exc)
         else:
             for entry in sorted(os.listdir(self.root)):

@@ -52,7 +52,9 @@ class Plans:
                 return fn(*args, **kwargs)
         except CallFailed:
             raise
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # noqa: BLE001 - sys.exit(), pytest.skip(), KeyboardInterrupt
+            # raised by submitted code are that call's failure: a layer can't skip or end its
+            # own checks
             raise CallFailed(phase, where, exc) from None
 
     def call(self, job: dict[str, Any], arrays: dict[str, np.ndarray]
