@@ -11,7 +11,7 @@ import os
 import pkgutil
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import catalogue as cat
 from .engine import Settings, checker_for
@@ -257,3 +257,67 @@ def tolerances(profile: str | None) -> dict[str, Any]:
                                   "forward_rtol": spec.rtol(p, "forward")}
     return {"step": num.STEP, "rounding_factor": num.C_ROUND,
             "smoothness_limit": num.SMOOTH_LIMIT, "layers": per_layer}
+
+
+def check_layer(forward: Any, backward: Any, inputs: Sequence[Any] | Mapping[str, Any], *,
+                style: str = "cs231n", params: Mapping[str, str] | None = None, seed: int = 0,
+                rtol: float | None = None, directions: int = 3, name: str | None = None
+                ) -> LayerReport:
+    """Check a layer of one's own with the engine that checks catalogue layers.
+
+    Styles:
+    - ``"cs231n"``: ``forward(*inputs) -> (out, cache)``, ``backward(dout, cache)`` -> the
+      gradient of each float input, in order (one array when there is one)
+    - ``"function"``: ``forward(*inputs) -> out``, ``backward(dout, *inputs)`` -> the same
+    - ``"dlfs"``: ``forward`` is an object with ``.forward(*inputs)`` and ``.backward(dout)``
+      (-> the gradients of the float inputs), ``backward`` is None, and ``params`` maps its
+      parameter attributes to their gradient attributes (``{"W": "dW", "b": "db"}``)
+
+    Inputs:
+    - inputs: a sequence, or a dict name -> value (the names appear in the report). Float
+      arrays of any shape (N, ...) are differentiated; other values (a ``conv_param`` dict,
+      integer labels) are passed through unchanged, a fresh copy per call
+    - seed: makes ``dout``, probe directions and NumPy's global random state repeatable
+    - rtol: gradient tolerance relative to the scale of the projected gradient (1e-6)
+    - directions: random probe directions per checked array
+    - name: the layer's name in the report (default: the forward's or class's name)
+
+    Returns a :class:`LayerReport` (``status``, ``checks`` with kind, message, input, error
+    and tolerance). Runs in this process: for trusted code (your own layers).
+    """
+    from .engine.custom import custom_layer  # noqa: PLC0415 - only for check_layer
+
+    if not isinstance(directions, int) or directions < 1:
+        raise UsageError(f"directions must be a positive integer, not {directions!r}")
+    if rtol is not None and not rtol > 0:
+        raise UsageError(f"rtol must be positive, not {rtol!r}")
+    spec, profile, module = custom_layer(forward, backward, inputs, style=style, params=params,
+                                         rtol=rtol, name=name)
+    settings = Settings(seed=seed, directions=directions)
+    student = InProcessExecutor("<check_layer>", modules=[module])
+    reference = InProcessExecutor("<check_layer>", modules=[module])
+    loaded = student.load(list(spec.bindings[profile].names))
+    reference.load(list(spec.bindings[profile].names))
+    checker = checker_for(spec)(spec, profile, student, reference, loaded.found, settings, 0)
+    try:
+        return checker.run()
+    finally:
+        student.close()
+        reference.close()
+
+
+def assert_gradients(forward: Any, backward: Any, inputs: Sequence[Any] | Mapping[str, Any],
+                     **kwargs: Any) -> LayerReport:
+    """:func:`check_layer`, raising ``AssertionError`` when any check fails or errors.
+
+    The message reads like numpy.testing's: the tolerances, for each failing gradient how
+    many elements mismatch out of how many, the worst absolute and relative difference and
+    where, both values there, and the likely cause. Returns the report when all pass.
+    """
+    report = check_layer(forward, backward, inputs, **kwargs)
+    failing = [c for c in report.checks if c.status in ("fail", "error")]
+    if failing:
+        from .report.text import assertion_message  # noqa: PLC0415
+
+        raise AssertionError(assertion_message(report, failing, kwargs))
+    return report

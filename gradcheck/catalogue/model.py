@@ -79,6 +79,9 @@ class LayerSpec:
     #: the kind of checker for this entry: None (the standard per-layer checker) or a name in
     #: ``gradcheck.engine.CHECKERS`` (e.g. "network"); the catalogue imports nothing of the engine
     checker: Any = None
+    #: whether a reference implementation exists (False for a user's own layer checked with
+    #: ``check_layer``: forward values and parameter sharing are then not compared)
+    reference: bool = True
 
     def cases_for(self, profile: str) -> list[Case]:
         """The configuration battery of this layer in a profile."""

@@ -186,7 +186,7 @@ class LayerChecker:
         if case.role == "stability":
             self.check_stability(case, arrays, config, res, ref, dout)
             return
-        if not self.spec.stochastic or case.role == "state":
+        if self.spec.reference and (not self.spec.stochastic or case.role == "state"):
             self.check_forward(case, arrays, config, res, ref)
         if self.b.state:
             self.check_state(case, arrays, res, ref)
@@ -202,7 +202,8 @@ class LayerChecker:
             if not self.spec.loss and grads_ok:
                 self.check_linearity(case, config, seed, call_arrays, res, grads_ok)
             self.check_determinism(case, config, seed, call_arrays, res)
-            if self.b.plan["style"] == "class" and self.b.plan.get("init_args"):
+            if (self.b.plan["style"] == "class" and self.b.plan.get("init_args")
+                    and self.spec.reference):
                 self.check_shared_params(i, case, config, seed, arrays)
 
     # ------------------------------------------------ the per-kind checks (one module each)

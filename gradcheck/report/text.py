@@ -107,3 +107,53 @@ def _layer_extras(lr: "object") -> list[str]:
                      f"[{ce.get('check', {}).get('name', '')}]; reproduce with:")
         lines += ["        " + ln for ln in (ce.get("snippet") or "").rstrip().splitlines()]
     return lines
+
+
+def _idx(index: list[int]) -> str:
+    return "(" + ", ".join(str(i) for i in index) + ("," if len(index) == 1 else "") + ")"
+
+
+def assertion_message(report: LayerReport, failing: list[CheckResult],
+                      settings: dict | None = None) -> str:
+    """The ``AssertionError`` text of ``assert_gradients``, in numpy.testing's manner.
+
+    Per failing gradient: the tolerance, mismatched elements out of those checked, the
+    worst absolute and relative differences and where, both values there, the likely cause.
+    Other failing checks (shapes, purity, determinism, ...) follow with their messages.
+    """
+    settings = settings or {}
+    head = (f"Gradients of {report.layer} not equal to their numerical derivatives "
+            f"(seed={settings.get('seed', 0)}, directions={settings.get('directions', 3)})")
+    lines = [head, ""]
+    for c in failing:
+        d = c.details if isinstance(c.details, dict) else {}
+        if c.kind != "gradient" or not d.get("worst"):
+            lines.append(f"{c.kind} [{c.config}]: {c.message}" if c.config != "default"
+                         else f"{c.kind}: {c.message}")
+            continue
+        name = c.input or c.name
+        lines.append(f"{name}: relative error {c.error:.3g} along random directions, "
+                     f"tolerance {c.tolerance:.3g}")
+        wrong, checked = d.get("elements_wrong"), d.get("elements_checked")
+        total = d.get("elements_total")
+        if wrong is not None and checked:
+            of = f" (of {total} elements, {checked} sampled)" if total and total != checked \
+                else ""
+            lines.append(f"Mismatched elements: {wrong} / {checked} ({100 * wrong / checked:.3g}%)"
+                         f"{of}")
+        worst = d["worst"]
+        absd = [(abs(w["analytic"] - w["numeric"]), w) for w in worst]
+        reld = [(abs(w["analytic"] - w["numeric"]) / max(abs(w["numeric"]), 1e-300), w)
+                for w in worst]
+        a_max, wa = max(absd, key=lambda t: t[0])
+        r_max, wr = max(reld, key=lambda t: t[0])
+        lines.append(f"Max absolute difference: {a_max:.6g} at index {_idx(wa['index'])}")
+        lines.append(f"Max relative difference: {r_max:.6g} at index {_idx(wr['index'])}")
+        where = "[" + ", ".join(str(i) for i in wa["index"]) + "]"
+        lines.append(f" analytic  {name}{where}: {wa['analytic']:.6g}")
+        lines.append(f" numerical {name}{where}: {wa['numeric']:.6g}")
+        hints = d.get("hints") or []
+        if hints:
+            lines.append(f"Likely cause: {hints[0].get('message', '')}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
