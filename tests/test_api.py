@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 import gradcheck
 from gradcheck import UsageError, assert_gradients, check_layer
 from gradcheck.reference.cs231n.layers import (
-    affine_backward, affine_forward, conv_backward_naive, conv_forward_naive, relu_backward,
-    relu_forward)
+    affine_backward, affine_forward, conv_backward_naive, conv_forward_naive, relu_forward)
 from gradcheck.reference.dlfs.layers import Affine
 
 

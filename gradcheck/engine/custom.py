@@ -36,7 +36,7 @@ def _named(inputs: Sequence[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
     else:
         raise UsageError("inputs must be a sequence or a dict name -> value, "
                          f"not {type(inputs).__name__}")
-    for name, v in named:
+    for name, _ in named:
         if not name.isidentifier():
             raise UsageError(f"input name {name!r} is not an identifier")
     return named
