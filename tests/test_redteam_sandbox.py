@@ -878,6 +878,7 @@ def test_rmtree_removes_a_tree_deeper_than_path_max(tmp_path):
 
 def test_copy_tree_caps_depth_and_entries(tmp_path, monkeypatch):
     from gradcheck.isolation import sandbox as sb
+    from gradcheck.isolation.sandbox import scratch
 
     src = tmp_path / "src"
     src.mkdir()
@@ -890,7 +891,7 @@ def test_copy_tree_caps_depth_and_entries(tmp_path, monkeypatch):
     dst2.mkdir()
     err = sb._copy_tree(str(src), str(dst2))
     assert err["type"] == "TooDeep" and f"deeper than {sb.COPY_DEPTH} levels" in err["message"]
-    monkeypatch.setattr(sb, "COPY_FILES", 10)
+    monkeypatch.setattr(scratch, "COPY_FILES", 10)  # the module that reads it
     dst3 = tmp_path / "dst3"
     dst3.mkdir()
     assert sb._copy_tree(str(src), str(dst3))["type"] == "TooLarge"
