@@ -4,7 +4,8 @@
 
 Reads a report (``gradcheck run --format json`` or ``--gradcheck-report``; several
 submissions: ``{"reports": [...]}``) and prints one table row per failing check: submission,
-layer, check, the first sentence of the message. Standard library only.
+layer, check, the first line of the message (at most 200 characters). Standard library only.
+A missing report (pytest stopped before grading, e.g. exit 4) is said in one line, exit 0.
 """
 
 from __future__ import annotations
@@ -39,8 +40,12 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    with open(argv[0], encoding="utf-8") as fh:
-        doc = json.load(fh)
+    try:
+        with open(argv[0], encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        print(f"### gradcheck: no report ({argv[0]} was not written; see the job log)")
+        return 0
     found = rows(doc)
     n = len(doc.get("reports", [doc]))
     print(f"### gradcheck: {n} submission(s), {len(found)} failing check(s)\n")
@@ -48,7 +53,9 @@ def main(argv: list[str]) -> int:
         print("| submission | layer | check | message |")
         print("|---|---|---|---|")
         for sub, layer, kind, msg in found:
-            first = msg.split(". ")[0][:200]
+            first = (msg.strip().splitlines() or [""])[0]
+            if len(first) > 200:
+                first = first[:199] + "…"
             print(f"| {_cell(sub)} | {_cell(layer)} | {_cell(kind)} | {_cell(first)} |")
     return 0
 
